@@ -1,0 +1,154 @@
+"""The repair pipeline: rules run family by family (decode -> mojibake -> annotation -> boilerplate
+-> script -> punctuation) and the whole sequence repeats until nothing changes, at most
+MAX_PASSES times. Each applied repair and each finding is a :class:`Change` whose span is mapped
+back to the input text.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import replace
+
+from repair.config import Config
+from repair.records import Change, Result
+from repair.registry import Context, Rule, all_rules
+
+MAX_PASSES = 4
+
+
+class RuleFailure(RuntimeError):
+    """A rule raised; the message names the rule so the bug can be reported."""
+
+
+class _SpanMap:
+    """Maps spans in the current text back to the input text through every applied edit."""
+
+    def __init__(self) -> None:
+        # Each step: sorted (new_start, new_end, old_start, old_end) of the edits it applied.
+        self._steps: list[list[tuple[int, int, int, int]]] = []
+
+    def add_step(self, edits: list[tuple[int, int, int, int]]) -> None:
+        if edits:
+            self._steps.append(edits)
+
+    def to_input(self, start: int, end: int) -> tuple[int, int]:
+        for edits in reversed(self._steps):
+            start, end = _map_back(edits, start, is_end=False), _map_back(edits, end, is_end=True)
+        return start, end
+
+
+def _map_back(edits: list[tuple[int, int, int, int]], pos: int, is_end: bool) -> int:
+    shift = 0
+    for new_start, new_end, old_start, old_end in edits:
+        if pos < new_start or (pos == new_start and not is_end and new_end > new_start):
+            break
+        if pos < new_end or (pos == new_end and is_end):
+            return old_end if is_end else old_start
+        shift = old_end - new_end
+    return pos + shift
+
+
+def selected_rules(config: Config) -> list[Rule]:
+    rules = all_rules(config)
+    config.check_against(rules)
+    return [r for r in rules.values() if r.text_rule and config.is_selected(r)]
+
+
+def _run_rule(rule: Rule, text: str, ctx: Context) -> list[Change]:
+    try:
+        return list(rule.find(text, ctx))
+    except Exception as exc:  # a rule bug must name the rule, not look like bad input
+        raise RuleFailure(f"rule {rule.code} ({rule.name}) failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _apply(text: str, proposals: list[Change]) -> tuple[str, list[Change], list[tuple[int, int, int, int]]]:
+    """Apply non-overlapping repairs in order; return the new text, the applied ones and the edits."""
+    pieces: list[str] = []
+    applied: list[Change] = []
+    edits: list[tuple[int, int, int, int]] = []
+    cursor = 0
+    delta = 0
+    for change in sorted(proposals, key=lambda c: (c.start, c.end)):
+        if change.start < cursor or change.after == change.before:
+            continue
+        pieces.append(text[cursor : change.start])
+        pieces.append(change.after)
+        new_start = change.start + delta
+        edits.append((new_start, new_start + len(change.after), change.start, change.end))
+        delta += len(change.after) - (change.end - change.start)
+        cursor = change.end
+        applied.append(change)
+    pieces.append(text[cursor:])
+    return "".join(pieces), applied, edits
+
+
+def _run(text: str, config: Config, path: str | None, info: dict | None, apply: bool) -> Result:
+    config = config or Config()
+    rules = selected_rules(config)
+    crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
+    original = text
+    if crlf:  # rules see "\n"; spans and output go back to the file's own line endings
+        text = text.replace("\r\n", "\n")
+    ctx = Context(config, path, dict(info or {}))
+    spans = _SpanMap()
+    applied: list[Change] = []
+    findings: list[Change] = []
+    for _ in range(MAX_PASSES):
+        findings = []
+        changed = False
+        for rule in rules:
+            proposals = _run_rule(rule, text, ctx)
+            safe = [
+                c for c in proposals
+                if c.after is not None and rule.fixable and (config.unsafe_fixes or c.confidence >= config.min_confidence)
+            ]
+            safe_ids = {id(c) for c in safe}
+            findings.extend(_to_input(c, spans, False) for c in proposals if id(c) not in safe_ids)
+            if not safe:
+                continue
+            text, done, edits = _apply(text, safe)
+            applied.extend(_to_input(c, spans, True) for c in done)
+            spans.add_step(edits)
+            changed = changed or bool(done)
+        if not changed:
+            break
+    records = sorted(applied + findings, key=lambda c: (c.start, c.end, c.code))
+    if crlf:
+        lf_newlines = [i for i, ch in enumerate(original.replace("\r\n", "\n")) if ch == "\n"]
+        records = [_to_crlf(c, lf_newlines) for c in records]
+        text = text.replace("\n", "\r\n")
+    return Result(text if apply else original, records, ctx.info)
+
+
+def _to_input(change: Change, spans: _SpanMap, applied: bool) -> Change:
+    start, end = spans.to_input(change.start, change.end)
+    return replace(change, start=start, end=end, applied=applied)
+
+
+def _to_crlf(change: Change, lf_newlines: list[int]) -> Change:
+    # Each LF before a position in the LF text stands for one more character (its CR) in the file.
+    return replace(
+        change,
+        start=change.start + bisect_left(lf_newlines, change.start),
+        end=change.end + bisect_left(lf_newlines, change.end),
+    )
+
+
+def fix_text(text: str, config: Config | None = None, *, path: str | None = None, info: dict | None = None) -> Result:
+    """Repair `text`; the result carries the repaired text and every change and finding."""
+    return _run(text, config or Config(), path, info, apply=True)
+
+
+def scan_text(text: str, config: Config | None = None, *, path: str | None = None, info: dict | None = None) -> Result:
+    """Report what :func:`fix_text` would change and flag, leaving the text as it is."""
+    return _run(text, config or Config(), path, info, apply=False)
+
+
+class LineIndex:
+    """1-based line and column of character offsets in one text."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        idx = bisect_left(self._starts, offset + 1) - 1
+        return idx + 1, offset - self._starts[idx] + 1

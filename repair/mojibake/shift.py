@@ -1,0 +1,1 @@
+"""Placeholder: rules arrive from the mojibake work."""

@@ -1,0 +1,1 @@
+"""Placeholder: rules arrive with this family's work."""
