@@ -4,7 +4,8 @@ target as ruff does, then overridden by command-line flags. Unknown keys and wro
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+import dataclasses
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ class Config:
     min_confidence: float = 0.9  # repairs below this are reported, not applied (unless unsafe_fixes)
     field: str = "text"  # the JSONL string field to repair
     extend_rules: tuple[str, ...] = ()  # extra rule files, absolute paths
-    options: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+    options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, hash=False, compare=False)
     source: str | None = None  # the file this config came from
 
     def is_selected(self, rule: Rule) -> bool:
