@@ -1,10 +1,99 @@
-"""E1xx: decoding raw bytes to text (being rewritten; interface is stable)."""
+"""E1xx: raw bytes to text.
+
+Order of evidence: a BOM; valid UTF-8; otherwise the Chinese legacy codecs (GB18030, which covers
+GBK and GB2312, and Big5-HKSCS), judged by how plausible the decoded Chinese is, with
+charset-normalizer consulted for other legacy encodings. Files whose encoding changes part-way are
+decoded line by line and every switch is recorded. Bytes no codec explains are decoded by a
+shortest-path search over the byte string (each step an ASCII byte, a valid multi-byte character
+or one damaged byte), so a deleted or stray byte costs one replacement character instead of
+misaligning the rest of the line.
+"""
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from repair.records import Change
+from repair.registry import Rule, register
+
+LEGACY_CJK = ("gb18030", "big5hkscs")
+SAMPLE_BYTES = 1 << 16
+# A decoding whose Chinese is less plausible than this (mean log-probability per character) is
+# not accepted on the Chinese model's word alone.
+PLAUSIBLE_CHINESE = -9.0
+DAMAGED_BYTE_COST = 24.0  # nats: dearer than any real character, cheaper than a misaligned run
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+
+class _ByteRule(Rule):
+    text_rule = False  # reported by the decoder, not run over text
+
+
+@register
+class BomRemoved(_ByteRule):
+    """A byte-order mark at the start of the file. Output is UTF-8 without a BOM: the BOM is dropped."""
+
+    code = "E101"
+    name = "bom-removed"
+    summary = "Byte-order mark dropped; output is UTF-8 without BOM"
+    example = ("\ufeff中文", "中文")
+
+
+@register
+class LegacyEncoding(_ByteRule):
+    """The file is not UTF-8 (GB18030/GBK/GB2312, Big5/HKSCS, UTF-16/32, or another legacy
+    encoding). It is decoded and written back as UTF-8; the report names the encoding and why."""
+
+    code = "E102"
+    name = "legacy-encoding"
+    summary = "File decoded from a legacy encoding and written as UTF-8"
+    example = ("b'\\xd6\\xd0\\xce\\xc4' (GBK)", "中文")
+
+
+@register
+class MixedEncoding(_ByteRule):
+    """Parts of the file are in different encodings (for example a GBK file appended to a UTF-8
+    one). Each line is decoded with the encoding that explains it; every switch is recorded."""
+
+    code = "E103"
+    name = "mixed-encoding"
+    summary = "Encoding changes part-way through the file; decoded per line"
+    example = ("UTF-8 lines, then GBK lines", "all UTF-8")
+
+
+@register
+class UndecodableBytes(_ByteRule):
+    """Bytes that no encoding explains (a deleted, inserted or corrupted byte). They become U+FFFD
+    and are flagged; a fix never writes over a file that could not be fully decoded."""
+
+    code = "E104"
+    name = "undecodable-bytes"
+    summary = "Bytes that no encoding explains; replaced by U+FFFD and flagged"
+    example = ("b'\\xd6\\xce\\xc4' (one byte of 中 lost)", "\ufffd文")
+    fixable = False
+
+
+@register
+class BinaryFile(_ByteRule):
+    """NUL bytes or control characters in quantity, and no text encoding explains them:
+    the file is skipped with a warning, never rewritten."""
+
+    code = "E105"
+    name = "binary-file"
+    summary = "Binary content; file skipped"
+    example = ("b'\\x89PNG\\r\\n\\x1a\\n\\x00...'", "(skipped)")
+    fixable = False
 
 
 @dataclass
@@ -13,7 +102,7 @@ class Decoded:
     encoding: str
     reason: str
     changes: list[Change] = field(default_factory=list)
-    complete: bool = True  # False: some bytes could not be decoded (never overwrite the source)
+    complete: bool = True  # False: some bytes could not be decoded; never overwrite the source
     binary: bool = False
 
     @property
@@ -21,5 +110,203 @@ class Decoded:
         return {"encoding": self.encoding, "encoding_reason": self.reason}
 
 
+def _record(rule: type[Rule], start: int, end: int, before: str, after: str | None, message: str) -> Change:
+    return Change(rule.code, rule.name, start, end, before, after, 1.0, message, applied=after is not None)
+
+
 def decode_bytes(data: bytes, path: str | None = None) -> Decoded:
-    return Decoded(data.decode("utf-8", errors="replace"), "utf-8", "placeholder")
+    """Decode raw file content; see the module docstring for the order of evidence."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _decode_with_bom(data, bom, encoding)
+    if _looks_binary(data):
+        return Decoded("", "binary", "NUL or control bytes", binary=True)
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8", "valid UTF-8")
+    except UnicodeDecodeError:
+        pass
+    return _decode_legacy(data)
+
+
+def _decode_with_bom(data: bytes, bom: bytes, encoding: str) -> Decoded:
+    body = data[len(bom):]
+    try:
+        text = body.decode(encoding)
+        complete = True
+    except UnicodeDecodeError:
+        text = body.decode(encoding, errors="replace")
+        complete = False
+    changes = [_record(BomRemoved, 0, 0, "\ufeff", "", f"{encoding} byte-order mark dropped")]
+    if encoding != "utf-8":
+        changes.append(_record(LegacyEncoding, 0, len(text), "", "", f"decoded as {encoding} (byte-order mark)"))
+    changes.extend(_flag_replacements(text, "bytes invalid in " + encoding) if not complete else [])
+    return Decoded(text, encoding, "byte-order mark", changes, complete)
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:SAMPLE_BYTES]
+    if b"\x00" in sample:
+        return True
+    return len(_CONTROL_BYTES.findall(sample)) > max(8, len(sample) // 100)
+
+
+def _decode_legacy(data: bytes) -> Decoded:
+    lines = data.splitlines(keepends=True)
+    utf8_lines = [_try(line, "utf-8") for line in lines]
+    foreign = [line for line, text in zip(lines, utf8_lines) if text is None]
+    encoding, reason = _choose_legacy(b"".join(foreign))
+    has_utf8_text = any(text is not None and not text.isascii() for text in utf8_lines)
+    if not has_utf8_text:
+        pieces, damaged = _decode_lines(lines, [None] * len(lines), encoding)
+        text = "".join(pieces)
+        changes = [_record(LegacyEncoding, 0, len(text), "", "", f"decoded as {encoding}: {reason}")]
+        return _finish(text, encoding, reason, changes, damaged)
+    # Some lines are UTF-8 with non-ASCII text, the others are not: a mixed file.
+    pieces, damaged = _decode_lines(lines, utf8_lines, encoding)
+    changes = _record_switches(utf8_lines, pieces, encoding)
+    return _finish("".join(pieces), f"utf-8+{encoding}", f"mixed: UTF-8 and {encoding} ({reason})", changes, damaged)
+
+
+def _finish(text: str, encoding: str, reason: str, changes: list[Change], damaged: bool) -> Decoded:
+    if damaged:
+        changes.extend(_flag_replacements(text, f"byte(s) no {encoding} character explains"))
+    return Decoded(text, encoding, reason, changes, complete=not damaged)
+
+
+def _try(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _choose_legacy(sample: bytes) -> tuple[str, str]:
+    """Pick the legacy codec that best explains `sample` and say why."""
+    sample = sample[:SAMPLE_BYTES]
+    scored = []
+    for encoding in LEGACY_CJK:
+        text = sample.decode(encoding, errors="replace")
+        strict = _try(sample, encoding) is not None
+        scored.append((strict, _plausibility(text), encoding))
+    scored.sort(reverse=True)
+    strict, plausibility, best = scored[0]
+    if plausibility >= PLAUSIBLE_CHINESE:
+        how = "decodes strictly" if strict else "decodes with damaged bytes"
+        return best, f"{how}; most plausible Chinese of {', '.join(LEGACY_CJK)} ({plausibility:.1f}/char)"
+    other = _charset_normalizer_guess(sample)
+    if other is not None:
+        return other, "charset-normalizer; not plausible as Chinese"
+    return best, f"best of {', '.join(LEGACY_CJK)} though implausible ({plausibility:.1f}/char)"
+
+
+def _plausibility(text: str) -> float:
+    from repair import lm
+
+    text = "".join(ch for ch in text if not ch.isspace())
+    return lm.mean_logprob(text[:4000]) if text else 0.0
+
+
+def _charset_normalizer_guess(sample: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None or _try(sample, best.encoding) is None:
+        return None
+    return best.encoding
+
+
+def _decode_lines(lines: list[bytes], known: list[str | None], encoding: str) -> tuple[list[str], bool]:
+    """Decode each line not already decoded; repair damaged lines by the shortest-path search."""
+    out = []
+    damaged = False
+    for line, text in zip(lines, known):
+        if text is None:
+            text = _try(line, encoding)
+        if text is None:
+            text = decode_damaged(line, encoding)
+            damaged = True
+        out.append(text)
+    return out, damaged
+
+
+def _record_switches(utf8_lines: list[str | None], pieces: list[str], encoding: str) -> list[Change]:
+    """One record per run of lines in one encoding; ASCII-only lines belong to the run they are in."""
+    runs: list[list[Any]] = []  # [encoding, start offset, end offset, first line, last line]
+    offset = 0
+    for number, (utf8_text, piece) in enumerate(zip(utf8_lines, pieces), 1):
+        kind = "utf-8" if utf8_text is not None else encoding
+        if runs and utf8_text is not None and utf8_text.isascii():
+            kind = runs[-1][0]
+        end = offset + len(piece)
+        if runs and runs[-1][0] == kind:
+            runs[-1][2], runs[-1][4] = end, number
+        else:
+            runs.append([kind, offset, end, number, number])
+        offset = end
+    return [
+        _record(MixedEncoding, start, end, "", "", f"lines {first}-{last} decoded as {kind}")
+        for kind, start, end, first, last in runs
+    ]
+
+
+def _flag_replacements(text: str, why: str) -> list[Change]:
+    return [
+        _record(UndecodableBytes, m.start(), m.end(), m.group(), None, why)
+        for m in re.finditer("\ufffd+", text)
+    ]
+
+
+# --- damaged lines: the cheapest explanation of the bytes ----------------------------------------
+
+def decode_damaged(data: bytes, encoding: str) -> str:
+    """Decode `data` as `encoding`, treating as few bytes as possible as damaged.
+
+    Dynamic programming over byte positions: a step consumes an ASCII byte, one valid multi-byte
+    character (cost: its improbability under the Chinese model) or one damaged byte (a fixed high
+    cost, output U+FFFD). A deleted byte then costs one U+FFFD instead of a misaligned run.
+    """
+    n = len(data)
+    inf = float("inf")
+    best = [inf] * (n + 1)
+    back: list[tuple[int, str]] = [(0, "")] * (n + 1)
+    best[0] = 0.0
+    for i in range(n):
+        if best[i] == inf:
+            continue
+        for width, char in _steps(data, i, encoding):
+            cost = best[i] + _char_cost(char)
+            if cost < best[i + width]:
+                best[i + width] = cost
+                back[i + width] = (i, char)
+        cost = best[i] + DAMAGED_BYTE_COST
+        if cost < best[i + 1]:
+            best[i + 1] = cost
+            back[i + 1] = (i, "\ufffd")
+    pieces = []
+    pos = n
+    while pos > 0:
+        prev, char = back[pos]
+        pieces.append(char)
+        pos = prev
+    return "".join(reversed(pieces))
+
+
+def _steps(data: bytes, i: int, encoding: str):
+    if data[i] < 0x80:
+        yield 1, chr(data[i])
+        return
+    for width in (2, 4) if encoding == "gb18030" else (2,):
+        chunk = data[i : i + width]
+        if len(chunk) == width:
+            char = _try(chunk, encoding)
+            if char is not None and len(char) == 1:
+                yield width, char
+
+
+@lru_cache(maxsize=65536)
+def _char_cost(char: str) -> float:
+    if char.isascii():
+        return 1.0
+    from repair import lm
+
+    return -lm.logprob(char)
