@@ -19,12 +19,16 @@ from typing import Any
 
 from repair.config import SCRIPTS, Config, ConfigError, config_for, load_file
 from repair.engine import RuleFailure
-from repair.files import FileResult, InputError, discover, kind_of, process_bytes, read_file, write_atomic
+from repair.files import (
+    FileResult, InputError, discover, kind_of, make_parent, process_bytes, read_file, write_atomic,
+)
 from repair.registry import FAMILY_NAMES, RuleError, all_rules
+from repair.stream import process_file, should_stream
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("rich", "concise", "json", "jsonl", "github")
 PARALLEL_MIN_BYTES = 1 << 20  # below this a process pool costs more than it saves
+NOT_OVERWRITTEN = "not fully decodable; not overwritten (use --output or --stdout to write the decoded text)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Task:
     overrides: tuple[tuple[str, Any], ...]
     config_file: str | None
     output: str | None = None  # the --output destination of this file
+    use_cache: bool = True
 
 
 def _split_codes(value: str) -> tuple[str, ...]:
@@ -59,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--format", choices=FORMATS, default="rich", help="console output (default: rich)")
         sub.add_argument("--report", default="reports", metavar="DIR", help="where to write JSON+HTML reports (default: reports/)")
         sub.add_argument("--no-report", action="store_true", help="write no report files")
+        sub.add_argument("--no-cache", action="store_true", help="ignore and do not write .repair_cache/")
         sub.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPU count)")
         sub.add_argument("--quiet", "-q", action="store_true", help="print only errors")
         sub.add_argument("--verbose", "-v", action="store_true", help="list every change")
@@ -154,8 +160,29 @@ def _tasks(args: argparse.Namespace, mode: str) -> tuple[list[Task], list[str]]:
             if mode == "output":
                 relative = file.relative_to(root) if root.is_dir() else Path(file.name)
                 output = str(Path(args.output) / relative)
-            tasks.append(Task(str(file), str(file), mode, overrides, args.config, output))
+            tasks.append(Task(str(file), str(file), mode, overrides, args.config, output, not args.no_cache))
+    if mode == "output":
+        tasks = _without_output_clashes(tasks, errors)
     return tasks, errors
+
+
+def _without_output_clashes(tasks: list[Task], errors: list[str]) -> list[Task]:
+    """Two inputs mapped to one output file would overwrite each other: the first is written, the
+    others are refused with an error. A file named twice is written once."""
+    first_by_output: dict[str, Task] = {}
+    kept = []
+    for task in tasks:
+        target = os.path.realpath(task.output)
+        first = first_by_output.setdefault(target, task)
+        if first is task:
+            kept.append(task)
+        elif os.path.realpath(first.path) != os.path.realpath(task.path):
+            errors.append(f"{task.display}: not written: {first.display} also goes to {task.output}")
+    return kept
+
+
+CACHED_MODES = ("check", "fix")  # modes whose cached result is the whole answer (fix: when nothing changes)
+STREAMED_MODES = ("check", "fix", "output")  # --stdout and --diff hold the texts anyway
 
 
 def process_task(task: Task) -> FileResult:
@@ -163,10 +190,57 @@ def process_task(task: Task) -> FileResult:
     path = Path(task.path)
     try:
         config = _config(task.path, task.config_file, task.overrides)
+        if task.mode in STREAMED_MODES and should_stream(path, _size(task.path)):
+            return _cached(task, config, path, None, _stream_task)
         data = read_file(path)
-        result = process_bytes(data, config, path=task.display, kind=kind_of(path), apply=task.mode != "check")
+        return _cached(task, config, path, data, _whole_file_task)
     except (InputError, RuleFailure, ConfigError, RuleError) as exc:
         return FileResult(task.display, error=str(exc))
+
+
+def _cached(task: Task, config: Config, path: Path, data: bytes | None, run: Any) -> FileResult:
+    """Serve the result from the cache when content, config and tool are unchanged; else run and store."""
+    if not task.use_cache or task.mode not in CACHED_MODES:
+        return run(task, config, path, data)
+    from repair import cache
+
+    store = _cache_for(config)
+    digest = cache.bytes_digest(data) if data is not None else cache.file_digest(path)
+    key = store.key(digest, task.display, kind_of(path), _config_digest(config))
+    hit = store.get(key, task.display, applies=task.mode != "check")
+    if hit is not None and (task.mode == "check" or not hit.modified):
+        return hit
+    result = run(task, config, path, data)
+    if cache.cacheable(result) and not (task.mode == "fix" and result.modified):
+        store.put(key, result)
+    return result
+
+
+@lru_cache(maxsize=64)
+def _cache_for(config: Config) -> Any:
+    from repair.cache import Cache, cache_root
+
+    return Cache(cache_root(config))
+
+
+@lru_cache(maxsize=64)
+def _config_digest(config: Config) -> str:
+    from repair.cache import config_fingerprint
+
+    return config_fingerprint(config)
+
+
+def _stream_task(task: Task, config: Config, path: Path, data: None) -> FileResult:
+    destination = Path(task.output) if task.mode == "output" else path if task.mode == "fix" else None
+    result = process_file(path, config, display=task.display, kind=kind_of(path), apply=task.mode != "check",
+                          destination=destination)
+    if task.mode == "fix" and result.modified and not result.complete:
+        result.error = NOT_OVERWRITTEN
+    return result
+
+
+def _whole_file_task(task: Task, config: Config, path: Path, data: bytes) -> FileResult:
+    result = process_bytes(data, config, path=task.display, kind=kind_of(path), apply=task.mode != "check")
     try:
         _write(task, path, data, result)
     except InputError as exc:
@@ -179,12 +253,12 @@ def process_task(task: Task) -> FileResult:
 def _write(task: Task, path: Path, data: bytes, result: FileResult) -> None:
     if task.mode == "output":
         destination = Path(task.output)
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(destination)
         usable = result.skipped is None and result.error is None
         write_atomic(destination, result.output_text.encode("utf-8") if usable else data)
     elif task.mode == "fix" and result.modified:
         if not result.complete:
-            result.error = "not fully decodable; not overwritten (use --output or --stdout to write the decoded text)"
+            result.error = NOT_OVERWRITTEN
         elif result.error is None:
             write_atomic(path, result.output_text.encode("utf-8"))
 
@@ -227,20 +301,25 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _execute(tasks: list[Task], args: argparse.Namespace) -> list[FileResult]:
-    total = sum(_size(t.path) for t in tasks)
+    """Run the tasks, in a process pool when there is enough work; results come back in task order."""
+    sizes = [_size(t.path) for t in tasks]
+    total = sum(sizes)
     jobs = min(args.jobs, len(tasks)) if total >= PARALLEL_MIN_BYTES else 1
     progress = _progress(tasks, total, args)
-    results: list[FileResult] = []
+    results: list[FileResult | None] = [None] * len(tasks)
     with progress or _NullProgress() as bar:
         if jobs > 1:
+            # Largest files first, so one big file started last does not leave the other workers idle.
+            order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+            chunksize = max(1, min(64, len(tasks) // (jobs * 8)))
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for result in pool.map(process_task, tasks, chunksize=max(1, min(64, len(tasks) // (jobs * 8)))):
-                    results.append(result)
+                for index, result in zip(order, pool.map(process_task, [tasks[i] for i in order], chunksize=chunksize)):
+                    results[index] = result
                     bar.advance(result)
         else:
-            for task in tasks:
-                results.append(process_task(task))
-                bar.advance(results[-1])
+            for index, task in enumerate(tasks):
+                results[index] = process_task(task)
+                bar.advance(results[index])
     return results
 
 
@@ -297,7 +376,7 @@ def _emit_texts(results: list[FileResult], mode: str) -> None:
     for r in results:
         if r.error and not r.output_text:
             continue
-        if mode == "stdout":
+        if mode == "stdout" or (mode == "fix" and r.path == "-"):  # fix - : stdin to stdout
             out.write(r.output_text)
         elif mode == "diff" and r.input_text != r.output_text:
             out.writelines(difflib.unified_diff(
@@ -309,7 +388,8 @@ def _emit_texts(results: list[FileResult], mode: str) -> None:
 
 def _print_report(results: list[FileResult], args: argparse.Namespace, mode: str) -> None:
     # Texts go to stdout in --stdout / --diff mode, so the report goes to stderr there.
-    stream = sys.stderr if mode in ("stdout", "diff") else sys.stdout
+    texts_on_stdout = mode in ("stdout", "diff") or (mode == "fix" and "-" in args.paths)
+    stream = sys.stderr if texts_on_stdout else sys.stdout
     if args.quiet:
         for r in results:
             if r.error:

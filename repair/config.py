@@ -107,6 +107,10 @@ def parse_table(table: dict[str, Any], source: Path | None) -> Config:
             value = tuple(value)
             if f.name == "extend_rules" and source is not None:
                 value = tuple(str((source.parent / v).resolve()) for v in value)
+            if f.name == "extend_rules":
+                for rule_file in value:
+                    if not Path(rule_file).is_file():
+                        raise ConfigError(f"{where}: `extend-rules` names {rule_file}, which is not a file")
         else:
             _check_type(where, key, value, default)
         values[f.name] = value

@@ -13,7 +13,6 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from repair.records import Change
@@ -24,7 +23,9 @@ SAMPLE_BYTES = 1 << 16
 # A decoding whose Chinese is less plausible than this (mean log-probability per character) is
 # not accepted on the Chinese model's word alone.
 PLAUSIBLE_CHINESE = -9.0
-DAMAGED_BYTE_COST = 24.0  # nats: dearer than any real character, cheaper than a misaligned run
+BEAM = 6  # paths kept per byte position in the damaged-line search
+DAMAGED_BYTE_COST = 14.0  # nats: dearer than a rare character, cheaper than a misaligned run
+TIE_NATS = 0.5  # model scores this close cannot choose between two decodings
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -261,34 +262,55 @@ def _flag_replacements(text: str, why: str) -> list[Change]:
 def decode_damaged(data: bytes, encoding: str) -> str:
     """Decode `data` as `encoding`, treating as few bytes as possible as damaged.
 
-    Dynamic programming over byte positions: a step consumes an ASCII byte, one valid multi-byte
-    character (cost: its improbability under the Chinese model) or one damaged byte (a fixed high
-    cost, output U+FFFD). A deleted byte then costs one U+FFFD instead of a misaligned run.
+    Dynamic programming over byte positions, keeping the best few paths per byte (the language
+    model scores each character given the last real one before it): a step consumes an ASCII
+    byte, one valid multi-byte character, or one damaged byte (a fixed high cost, output U+FFFD).
+    A deleted byte then costs one U+FFFD instead of a misaligned run of unlikely characters.
     """
+    from repair import lm
+
     n = len(data)
-    inf = float("inf")
-    best = [inf] * (n + 1)
-    back: list[tuple[int, str]] = [(0, "")] * (n + 1)
-    best[0] = 0.0
+    start = ("", "")  # (last character, last real character)
+    # states[i]: key -> _Path ending at byte i
+    states: list[dict[tuple[str, str], _Path]] = [dict() for _ in range(n + 1)]
+    states[0][start] = _Path(0.0, -1, start, -1)
     for i in range(n):
-        if best[i] == inf:
-            continue
-        for width, char in _steps(data, i, encoding):
-            cost = best[i] + _char_cost(char)
-            if cost < best[i + width]:
-                best[i + width] = cost
-                back[i + width] = (i, char)
-        cost = best[i] + DAMAGED_BYTE_COST
-        if cost < best[i + 1]:
-            best[i + 1] = cost
-            back[i + 1] = (i, "\ufffd")
+        if len(states[i]) > BEAM:
+            states[i] = dict(sorted(states[i].items(), key=lambda kv: kv[1].cost)[:BEAM])
+        for key, path in states[i].items():
+            context = key[1]
+            steps = [(w, ch, -lm.logprob(ch, left=context)) for w, ch in _steps(data, i, encoding)]
+            steps.append((1, "\ufffd", DAMAGED_BYTE_COST))
+            for width, char, step_cost in steps:
+                damage = i if char == "\ufffd" else path.last_damage
+                candidate = _Path(path.cost + step_cost, i, key, damage)
+                new_key = (char, context if char == "\ufffd" else char)
+                known = states[i + width].get(new_key)
+                if known is None or candidate.beats(known):
+                    states[i + width][new_key] = candidate
     pieces = []
+    key = min(states[n], key=lambda k: states[n][k].cost)
     pos = n
     while pos > 0:
-        prev, char = back[pos]
-        pieces.append(char)
-        pos = prev
+        path = states[pos][key]
+        pieces.append(key[0])
+        pos, key = path.prev_pos, path.prev_key
     return "".join(reversed(pieces))
+
+
+@dataclass
+class _Path:
+    cost: float
+    prev_pos: int
+    prev_key: tuple[str, str]
+    last_damage: int  # byte position of the latest damaged byte on this path
+
+    def beats(self, other: _Path) -> bool:
+        # Bytes before the damage are aligned from the line start; between explanations the model
+        # cannot tell apart, the one that keeps that alignment longer is right.
+        if abs(self.cost - other.cost) <= TIE_NATS:
+            return self.last_damage > other.last_damage
+        return self.cost < other.cost
 
 
 def _steps(data: bytes, i: int, encoding: str):
@@ -299,14 +321,6 @@ def _steps(data: bytes, i: int, encoding: str):
         chunk = data[i : i + width]
         if len(chunk) == width:
             char = _try(chunk, encoding)
-            if char is not None and len(char) == 1:
+            # Private-use code points are where damaged bytes land, not text.
+            if char is not None and len(char) == 1 and not 0xE000 <= ord(char) <= 0xF8FF:
                 yield width, char
-
-
-@lru_cache(maxsize=65536)
-def _char_cost(char: str) -> float:
-    if char.isascii():
-        return 1.0
-    from repair import lm
-
-    return -lm.logprob(char)

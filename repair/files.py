@@ -6,10 +6,13 @@ fully decoded, and every write goes through a temporary file in the same directo
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +87,8 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
     errors: list[str] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_symlink() and not path.exists():
-            errors.append(f"{raw}: broken symbolic link")
+        if (problem := _link_problem(path)) is not None:
+            errors.append(f"{raw}: {problem}")
         elif path.is_dir():
             files.extend(_walk(path, errors))
         elif path.is_file():
@@ -95,6 +98,17 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
         else:
             errors.append(f"{raw}: not a regular file")
     return files, errors
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why a symbolic link cannot be followed (broken, or a loop), or None."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.stat()
+    except OSError as exc:
+        return "symbolic link loop" if exc.errno == errno.ELOOP else "broken symbolic link"
+    return None
 
 
 def _walk(root: Path, errors: list[str]) -> list[Path]:
@@ -108,8 +122,8 @@ def _walk(root: Path, errors: list[str]) -> list[Path]:
         for name in sorted(names):
             if name.endswith(TEXT_SUFFIXES + JSONL_SUFFIXES):
                 path = Path(folder, name)
-                if path.is_symlink() and not path.exists():
-                    errors.append(f"{path}: broken symbolic link")
+                if (problem := _link_problem(path)) is not None:
+                    errors.append(f"{path}: {problem}")
                 else:
                     found.append(path)
     return found
@@ -127,10 +141,17 @@ def process_bytes(data: bytes, config: Config, *, path: str, kind: str = "text",
     run = fix_text if apply else scan_text
     repaired = run(decoded.text, config, path=path, info=decoded.info)
     result.info.update(repaired.info)
-    index = LineIndex(decoded.text)
-    result.changes = [_locate(c, index) for c in decoded.changes + repaired.changes]
+    result.changes = locate_all(decoded.changes + repaired.changes, decoded.text)
     result.set_texts(decoded.text, repaired.text)
     return result
+
+
+def locate_all(changes: list[Change], text: str, record: int | None = None) -> list[Located]:
+    """Place changes by line and column; the line index is built only when there is something to place."""
+    if not changes:
+        return []
+    index = LineIndex(text)
+    return [_locate(c, index, record) for c in changes]
 
 
 def _locate(change: Change, index: LineIndex, record: int | None = None) -> Located:
@@ -148,13 +169,27 @@ def _process_jsonl(data: bytes, config: Config, path: str, apply: bool) -> FileR
         return result
     result.info = dict(decoded.info)
     result.complete = decoded.complete
+    output, result.changes, problems = repair_jsonl_text(decoded.text, config, path, apply)
+    result.set_texts(decoded.text, output)
+    if problems:
+        result.error = "; ".join(problems)
+    if decoded.changes:
+        result.changes[:0] = locate_all(decoded.changes, decoded.text)
+    return result
+
+
+def repair_jsonl_text(
+    text: str, config: Config, path: str, apply: bool, first_line: int = 1
+) -> tuple[str, list[Located], list[str]]:
+    """Repair the records of decoded JSONL lines numbered from `first_line`: (output, changes, problems)."""
     out_lines = []
     problems = []
+    changes: list[Located] = []
     run = fix_text if apply else scan_text
     # Split on "\n" only: a JSON string may hold U+2028 and other characters str.splitlines breaks on.
-    pieces = decoded.text.split("\n")
-    for number, piece in enumerate(pieces, 1):
-        line = piece + "\n" if number < len(pieces) else piece
+    pieces = text.split("\n")
+    for number, piece in enumerate(pieces, first_line):
+        line = piece + "\n" if number < first_line + len(pieces) - 1 else piece
         body = line.rstrip("\r\n")
         ending = line[len(body):]
         out_lines.append(line)  # replaced below if the record is repaired
@@ -172,18 +207,11 @@ def _process_jsonl(data: bytes, config: Config, path: str, apply: bool) -> FileR
         if not isinstance(value, str):
             continue
         repaired = run(value, config, path=path)
-        index = LineIndex(value)
-        result.changes.extend(_locate(c, index, number) for c in repaired.changes)
+        changes.extend(locate_all(repaired.changes, value, number))
         if apply and repaired.text != value:
             record[config.field] = repaired.text
             out_lines[-1] = json.dumps(record, ensure_ascii=False) + ending
-    result.set_texts(decoded.text, "".join(out_lines))
-    if problems:
-        result.error = "; ".join(problems)
-    if decoded.changes:
-        index = LineIndex(decoded.text)
-        result.changes[:0] = [_locate(c, index) for c in decoded.changes]
-    return result
+    return "".join(out_lines), changes, problems
 
 
 def kind_of(path: Path) -> str:
@@ -191,23 +219,45 @@ def kind_of(path: Path) -> str:
 
 
 def read_file(path: Path) -> bytes:
+    """The bytes of a regular file. A FIFO or device is refused, not read: opening is non-blocking
+    and the type is checked on the open descriptor, so a run never hangs on a named pipe."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except PermissionError as exc:
         raise InputError(f"{path}: permission denied") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        why = "symbolic link loop" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise InputError(f"{path}: cannot read: {why}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise InputError(f"{path}: is a directory")
+        if not stat.S_ISREG(kind):
+            raise InputError(f"{path}: not a regular file (FIFO, socket or device); not read")
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def make_parent(path: Path) -> None:
+    """Create the folders an output file goes in; a failure names the folder."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path.parent}: cannot create output directory: {exc.strerror or exc}") from exc
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a crash leaves either the old or the new file whole:
-    temporary file in the same directory, fsync, rename. The file mode is kept."""
-    directory = path.parent if str(path.parent) else Path(".")
+    temporary file in the same directory, fsync, rename. A symbolic link is written through (the
+    link stays, its target gets the content); the mode and, where allowed, the owner are kept; a
+    new file gets the mode the umask gives, as any new file would."""
+    target = Path(os.path.realpath(path))
+    directory = target.parent
     try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".repair-tmp")
+        old = target.stat() if target.exists() else None
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".repair-tmp")
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     try:
@@ -215,15 +265,33 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        _copy_owner_and_mode(tmp, old)
+        os.replace(tmp, target)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
     _fsync_directory(directory)
+
+
+def _copy_owner_and_mode(tmp: str, old: os.stat_result | None) -> None:
+    if old is None:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
+        return
+    if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.chown(tmp, old.st_uid, old.st_gid)
+        except PermissionError:
+            pass  # only root may give a file away; the new content matters more than the owner
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))  # after chown, which clears set-id bits
+
+
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,1 +1,715 @@
-"""Placeholder: rules arrive from the mojibake work."""
+"""M102-M105: text decoded with the wrong codec (UTF-8 read as GBK, GBK or Big5 read as Latin-1,
+UTF-8 read as Windows-1252) and the traces of bytes lost that way.
+
+Every repair is byte arithmetic checked by the Chinese language model (``repair.lm``): the damaged
+characters go back to the bytes the wrong decoder saw, and those bytes are decoded with the right
+codec. Where the wrong decoder lost bytes (U+FFFD, ``?``, bytes it dropped silently) the lost
+values are searched among those the codec structure allows, and the language model chooses.
+A line is decoded by a shortest-path search over its characters: each character either stays as
+it is or contributes its bytes to the re-decoding, and the cost of every choice is the language
+model's surprise at the characters it yields, so clean text next to a damaged clause stays put.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from repair.records import Change
+from repair.registry import Context, Rule, register
+
+# ------------------------------------------------------------------ bytes and their characters
+
+Element = int | frozenset  # a known byte, or the values a lost byte may have had
+Pattern = tuple  # tuple[Element, ...]
+
+CONTINUATION = frozenset(range(0x80, 0xC0))
+LEAD3 = frozenset(range(0xE0, 0xF0))
+# Bytes Windows-1252 leaves undefined: a strict or "ignore" decoder drops them.
+CP1252_UNDEFINED = frozenset((0x81, 0x8D, 0x8F, 0x90, 0x9D))
+# A byte a Windows code page 936 decoder swallows with the lead byte before it: no valid trail.
+INVALID_TRAIL = frozenset((*range(0x00, 0x40), 0x7F, 0xFF))
+# ASCII characters a lost byte may have been (printable, plus line break and tab).
+_LOST_ASCII = frozenset(b for b in INVALID_TRAIL if b in (0x09, 0x0A) or 0x20 <= b < 0x7F)
+
+# Latin-1, Windows-1252 and "sloppy" Windows-1252 (undefined bytes kept as C1 controls): one
+# character per byte, and the three agree wherever more than one defines a byte.
+_CP1252_EXTRA = {bytes([b]).decode("cp1252"): b for b in range(0x80, 0xA0) if b not in CP1252_UNDEFINED}
+SINGLE_BYTE = {**{chr(b): b for b in range(0x100)}, **_CP1252_EXTRA}
+_HIGH_CHARS = "".join(re.escape(ch) for ch, b in SINGLE_BYTE.items() if b >= 0x80)
+_CONT_CHARS = "".join(re.escape(ch) for ch, b in SINGLE_BYTE.items() if 0x80 <= b < 0xC0)
+
+# UTF-8 read as cp1252: a lead byte character followed by a continuation byte character.
+_UTF8_AS_CP1252 = re.compile(f"[\u00c2-\u00f4][{_CONT_CHARS}]")
+# GBK/Big5 read as Latin-1: two characters that stand for bytes >= 0x80 in a row.
+_LEGACY_AS_LATIN1 = re.compile(f"[{_HIGH_CHARS}]{{2}}")
+# Traces of lost bytes: U+FFFD (EF BF BD) pairs read as GBK, uninitialised-memory fills
+# (0xCC and 0xCD bytes shown as 烫 and 屯), U+FFFD read as cp1252.
+_LOST_BYTES_TRACE = re.compile("(?:锟斤拷)+(?:锟斤?)?|锟斤|烫{4,}|屯{4,}|(?:ï¿½)+")
+
+
+@lru_cache(maxsize=1)
+def _utf8_as_gbk_signature() -> re.Pattern[str]:
+    """Characters GBK makes of a UTF-8 lead byte of a CJK character (E3-E9, EF) and the first
+    continuation byte: rare characters in real text, one in every three of the damage."""
+    chars = set()
+    for lead in (*range(0xE3, 0xEA), 0xEF):
+        for trail in range(0x80, 0xC0):
+            try:
+                chars.add(bytes((lead, trail)).decode("gbk"))
+            except UnicodeDecodeError:
+                pass
+    members = "".join(sorted(chars))
+    return re.compile(f"[{members}][^\\n]{{0,4}}[{members}]")
+
+
+def _utf8_need(lead: int) -> int:
+    """Continuation bytes a UTF-8 lead byte takes (-1: not a lead byte)."""
+    if lead < 0x80:
+        return 0
+    if 0xC2 <= lead <= 0xDF:
+        return 1
+    if 0xE0 <= lead <= 0xEF:
+        return 2
+    if 0xF0 <= lead <= 0xF4:
+        return 3
+    return -1
+
+
+def _char_ok(ch: str, guessed: bool) -> bool:
+    """Could `ch` be in the original text? A guessed character (lost bytes filled in) must be
+    Chinese text: Han, CJK or fullwidth punctuation; a decoded one anything but a control."""
+    from repair import lm
+
+    cls = lm.char_class(ch)
+    if cls == lm.BAD or unicodedata.category(ch) in ("Co", "Cn", "Cs"):
+        return False
+    if not guessed:
+        return True
+    o = ord(ch)
+    return cls == lm.HAN and ch in lm._model().index or 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF5E or ch in "“”‘’—…·"
+
+
+@lru_cache(maxsize=65536)
+def _resolve_utf8(pattern: Pattern) -> str | tuple[str, ...] | None:
+    """The character(s) a complete UTF-8 byte pattern may stand for (None: none)."""
+    if all(isinstance(e, int) for e in pattern):
+        try:
+            ch = bytes(pattern).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return ch if _char_ok(ch, guessed=False) else None
+    found = []
+    for combo in itertools.product(*((e,) if isinstance(e, int) else sorted(e) for e in pattern)):
+        try:
+            ch = bytes(combo).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if _char_ok(ch, guessed=True):
+            found.append(ch)
+    return tuple(found) or None
+
+
+def push_utf8(pending: Pattern, element: Element) -> list[tuple[Pattern, object]]:
+    """Feed one byte (or lost byte) to a UTF-8 decoder holding `pending`.
+
+    Returns the possible (new pending bytes, emitted item) pairs; an item is a str, a tuple of
+    candidate characters, or None while a character is incomplete. [] means invalid UTF-8."""
+    if not pending:
+        if isinstance(element, int):
+            need = _utf8_need(element)
+            if need == 0:
+                return [((), chr(element))]
+            return [((element,), None)] if need > 0 else []
+        out: list[tuple[Pattern, object]] = []
+        ascii_values = element & _LOST_ASCII
+        if ascii_values:
+            out.append(((), tuple(chr(b) for b in sorted(ascii_values))))
+        leads = element & LEAD3
+        if leads:
+            out.append(((frozenset(leads),), None))
+        return out
+    if isinstance(element, int):
+        if not 0x80 <= element < 0xC0:
+            return []
+    else:
+        element = element & CONTINUATION
+        if not element:
+            return []
+    grown = pending + (element,)
+    lead = grown[0]
+    need = 2 if isinstance(lead, frozenset) else _utf8_need(lead)
+    if len(grown) <= need:
+        return [(grown, None)]
+    item = _resolve_utf8(grown)
+    return [((), item)] if item else []
+
+
+def make_push_dbcs(codec: str) -> Callable[[Pattern, Element], list[tuple[Pattern, object]]]:
+    """A push function (see push_utf8) for a double-byte codec: GBK or Big5."""
+
+    @lru_cache(maxsize=65536)
+    def pair(lead: int, trail: int) -> str | None:
+        try:
+            ch = bytes((lead, trail)).decode(codec)
+        except UnicodeDecodeError:
+            return None
+        return ch if _char_ok(ch, guessed=False) else None
+
+    def push(pending: Pattern, element: Element) -> list[tuple[Pattern, object]]:
+        if not isinstance(element, int):
+            return []
+        if not pending:
+            if element < 0x80:
+                return [((), chr(element))]
+            return [((element,), None)] if 0x81 <= element <= 0xFE else []
+        ch = pair(pending[0], element)
+        return [((), ch)] if ch else []
+
+    return push
+
+
+# ------------------------------------------------------------------ the shortest-path decoder
+
+@dataclass(frozen=True)
+class Token:
+    """One character of the damaged text and the byte patterns it may stand for, with costs."""
+
+    char: str
+    patterns: tuple[tuple[Pattern, float], ...]
+
+
+RAW = "raw"  # item: the token kept as it is
+
+
+@lru_cache(maxsize=65536)
+def _cost(ch: str) -> float:
+    from repair import lm
+
+    return -lm.logprob(ch)
+
+
+@lru_cache(maxsize=4096)
+def _best_cost(cands: tuple[str, ...]) -> float:
+    return min(_cost(c) for c in cands)
+
+
+def _item_cost(item: object) -> float:
+    if item is None:
+        return 0.0
+    if isinstance(item, str):
+        return _cost(item)
+    return _best_cost(item)  # type: ignore[arg-type]
+
+
+BEAM = 24
+
+
+def shortest_decoding(
+    tokens: list[Token],
+    push: Callable[[Pattern, Element], list[tuple[Pattern, object]]],
+    insertions: tuple[tuple[Pattern, float], ...] = (),
+) -> list[tuple[int, object]]:
+    """The cheapest reading of `tokens`: each token kept raw or re-decoded through `push`,
+    optionally with lost bytes (`insertions`) put back between tokens.
+
+    Returns (token index, item) pairs; item RAW keeps the token. Costs are the language model's
+    surprise at the characters produced (context-free) plus the costs of the patterns used."""
+    # state: pending bytes -> (cost, backpointer node); node = (previous node, token index, item)
+    states: dict[Pattern, tuple[float, tuple | None]] = {(): (0.0, None)}
+    for i, token in enumerate(tokens):
+        if insertions:
+            states = _with_insertions(states, insertions, push, i)
+        nxt: dict[Pattern, tuple[float, tuple | None]] = {}
+        for pending, (cost, node) in states.items():
+            if not pending:
+                _offer(nxt, (), cost + _cost(token.char), (node, i, RAW))
+            for pattern, extra in token.patterns:
+                for new_pending, items in _feed(pending, pattern, push):
+                    total = cost + extra + sum(_item_cost(it) for it in items)
+                    chain = node
+                    for it in items:
+                        chain = (chain, i, it)
+                    _offer(nxt, new_pending, total, chain)
+        states = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
+    cost, node = states.get((), (0.0, None))
+    out: list[tuple[int, object]] = []
+    while node is not None:
+        node, i, item = node
+        out.append((i, item))
+    out.reverse()
+    return out
+
+
+def _offer(states: dict, pending: Pattern, cost: float, node: tuple | None) -> None:
+    known = states.get(pending)
+    if known is None or cost < known[0]:
+        states[pending] = (cost, node)
+
+
+def _feed(pending: Pattern, pattern: Pattern, push) -> list[tuple[Pattern, list]]:
+    """All ways the bytes of `pattern` continue a decoder holding `pending`."""
+    paths: list[tuple[Pattern, list]] = [(pending, [])]
+    for element in pattern:
+        grown = []
+        for held, items in paths:
+            for new_held, item in push(held, element):
+                grown.append((new_held, items + [item] if item is not None else items))
+        paths = grown
+        if not paths:
+            break
+    return paths
+
+
+def _with_insertions(states, insertions, push, i):
+    out = dict(states)
+    for pending, (cost, node) in states.items():
+        for pattern, extra in insertions:
+            for new_pending, items in _feed(pending, pattern, push):
+                total = cost + extra + sum(_item_cost(it) for it in items)
+                chain = node
+                for it in items:
+                    chain = (chain, i, it)
+                _offer(out, new_pending, total, chain)
+    return out
+
+
+# ------------------------------------------------------------------ regions and choices
+
+@dataclass
+class Region:
+    """A stretch of a line that re-decodes: source span and the decoded items."""
+
+    start: int
+    end: int
+    items: list[object]
+
+
+def regions(decoding: list[tuple[int, object]], n_tokens: int) -> list[Region]:
+    """Maximal stretches between raw tokens that contain a decoded non-ASCII character."""
+    found: list[Region] = []
+    start = 0
+    items: list[object] = []
+    for i, item in decoding + [(n_tokens, RAW)]:
+        if item is RAW:
+            if items and any(not isinstance(it, str) or not it.isascii() for it in items):
+                found.append(Region(start, i, items))
+            start, items = i + 1, []
+        else:
+            items.append(item)
+    return found
+
+
+@dataclass
+class Choice:
+    """A lost character chosen by the language model."""
+
+    index: int  # position in the region's decoded text
+    best: str
+    runner_up: str
+    margin: float
+
+
+def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice]]:
+    """Fill each candidate set with the language model's choice in context, left to right."""
+    from repair import lm
+
+    text = [it if isinstance(it, str) else it[0] for it in items]  # type: ignore[index]
+    choices = []
+    for k, it in enumerate(items):
+        if isinstance(it, str):
+            continue
+        before = left + "".join(text[:k])
+        after = "".join(text[k + 1 : k + 3]) + right
+        scored = sorted(((lm.logprob(c, before[-2:], after), c) for c in it), reverse=True)
+        text[k] = scored[0][1]
+        runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
+        choices.append(Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0]))
+    return "".join(text), choices
+
+
+def trim(before: str, after: str) -> tuple[int, int]:
+    """Lengths of the common prefix and suffix of two strings (so a change spans only the damage)."""
+    p = 0
+    n = min(len(before), len(after))
+    while p < n and before[p] == after[p]:
+        p += 1
+    s = 0
+    while s < n - p and before[-1 - s] == after[-1 - s]:
+        s += 1
+    return p, s
+
+
+def lines_matching(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+    """(offset, line) of every line with a match, found with one scan of the whole text."""
+    last = -1
+    for m in pattern.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        if start <= last:
+            continue
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        last = end
+        yield start, text[start:end]
+
+
+@dataclass
+class Repair:
+    start: int  # in the line
+    end: int
+    before: str
+    after: str
+    margin: float  # language-model gain, nats
+    choices: list[Choice]
+
+
+def repairs_in_line(
+    line: str,
+    tokens: list[Token],
+    push,
+    insertions: tuple[tuple[Pattern, float], ...] = (),
+) -> list[Repair]:
+    """Decode a line and return each changed region with its language-model margin."""
+    from repair import lm
+
+    out = []
+    for region in regions(shortest_decoding(tokens, push, insertions), len(tokens)):
+        before = line[region.start : region.end]
+        left, right = line[max(0, region.start - 4) : region.start], line[region.end : region.end + 2]
+        after, choices = choose(region.items, left, right)
+        p, s = trim(before, after)
+        if not before[p : len(before) - s] and not after[p : len(after) - s]:
+            continue
+        margin = lm.compare(after, before, left, right)
+        choices = [c for c in choices if p <= c.index < len(after) - s]
+        for c in choices:
+            c.index -= p
+        out.append(Repair(region.start + p, region.end - s, before[p : len(before) - s], after[p : len(after) - s], margin, choices))
+    return out
+
+
+# ------------------------------------------------------------------ the rules
+
+
+def _confidence(margin: float, choices: list[Choice], clear: float) -> float:
+    if margin < clear:
+        return 0.5
+    if all(c.margin >= clear for c in choices):
+        return 0.95
+    return 0.8
+
+
+def _message(repair: Repair, what: str) -> str:
+    msg = f"{what}: {repair.before!r} -> {repair.after!r} (language model +{repair.margin:.0f} nats)"
+    unsure = [c for c in repair.choices if c.margin < 6.0]
+    if unsure:
+        msg += "; lost bytes filled by the language model: " + ", ".join(
+            f"{c.best!r} (then {c.runner_up!r}, +{c.margin:.1f})" for c in unsure[:5]
+        )
+    return msg
+
+
+# ---- M102: UTF-8 read as GBK
+
+@lru_cache(maxsize=65536)
+def _gbk_bytes(ch: str) -> bytes | None:
+    if ch < "\x80":
+        return ch.encode()
+    if ch == "€":
+        return b"\x80"  # code page 936 keeps this one single byte
+    try:
+        return ch.encode("gbk")
+    except UnicodeEncodeError:
+        pass
+    if "\ue000" <= ch <= "\uf8ff":  # GB18030 maps GBK's unassigned codes to private use
+        encoded = ch.encode("gb18030")
+        return encoded if len(encoded) == 2 else None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _dropped_pairs() -> tuple[Pattern, ...]:
+    """Byte pairs a code page 936 decoder drops silently (valid lead and trail, no character),
+    restricted to those UTF-8 text can produce; one insertion pattern."""
+    firsts, seconds = set(), set()
+    for a in range(0x81, 0xC0):
+        for b in (*range(0x40, 0x7F), *range(0x80, 0xC0), *range(0xE0, 0xF0)):
+            try:
+                bytes((a, b)).decode("gbk")
+            except UnicodeDecodeError:
+                firsts.add(a)
+                seconds.add(b)
+    return ((frozenset(firsts), frozenset(seconds)),)
+
+
+LOST_BYTE_COST = 2.0
+DROPPED_PAIR_COST = 9.0
+
+
+def _gbk_tokens(line: str, win936: bool) -> list[Token]:
+    tokens = []
+    last = len(line) - 1
+    for k, ch in enumerate(line):
+        if ch == "\ufffd":
+            patterns = (((CONTINUATION,), LOST_BYTE_COST),)
+        elif ch == "?":
+            patterns = [((0x3F,), 0.0), ((CONTINUATION,), LOST_BYTE_COST)]
+            if win936 and k < last:  # the decoder also swallowed the byte after the lost one
+                patterns.append(((CONTINUATION, INVALID_TRAIL), LOST_BYTE_COST))
+            patterns = tuple(patterns)
+        else:
+            encoded = _gbk_bytes(ch)
+            patterns = ((tuple(encoded), 0.0),) if encoded else ()
+        tokens.append(Token(ch, patterns))
+    return tokens
+
+
+@register
+class Utf8ReadAsGbk(Rule):
+    """UTF-8 bytes decoded as GBK, GB18030 or Windows code page 936: every Chinese character
+    became one and a half rare ones (`鍩洪噾` for 基金).
+
+    The characters are encoded back to GBK/GB18030 and the bytes decoded as UTF-8. A decoder
+    with replacement lost a byte wherever the pairing failed (shown as U+FFFD or `?`; code page
+    936 also swallows the byte after it and drops unassigned pairs without a trace): the lost
+    bytes are searched among the values UTF-8 allows and the language model chooses. A repair
+    is applied when the decoded text beats the damaged text by a clear language-model margin and
+    every lost byte was chosen clearly; otherwise it is reported with the best candidate."""
+
+    code = "M102"
+    name = "utf8-read-as-gbk"
+    summary = "UTF-8 text decoded as GBK/GB18030 (鍩洪噾 for 基金)"
+    example = ("鍩洪噾绠＄悊", "基金管理")
+    options = {"min-margin": 6.0}
+
+    def find(self, text: str, ctx: Context) -> Iterable[Change]:
+        signature = _utf8_as_gbk_signature()
+        if not signature.search(text):
+            return
+        clear = float(ctx.options(self)["min-margin"])
+        win936 = "€" in text
+        insertions = _dropped_pairs() if win936 else ()
+        dropped = tuple((p, DROPPED_PAIR_COST) for p in insertions)
+        for offset, line in lines_matching(text, signature):
+            tokens = _gbk_tokens(line, win936)
+            for rep in repairs_in_line(line, tokens, push_utf8, dropped):
+                if not any(ch >= "\u3000" for ch in rep.after):
+                    continue
+                yield from _emit(self, text, offset, rep, clear, "UTF-8 read as GBK")
+
+
+def _emit(rule: Rule, text: str, offset: int, rep: Repair, clear: float, what: str) -> Iterator[Change]:
+    confidence = _confidence(rep.margin, rep.choices, clear)
+    start, end = offset + rep.start, offset + rep.end
+    if confidence >= 0.9 or rep.margin >= clear:
+        yield rule.fix(text, start, end, rep.after, confidence, _message(rep, what))
+    else:
+        yield rule.flag(text, start, end, confidence, _message(rep, what + " (not clear enough to repair)"))
+
+
+# ---- M103: traces of lost bytes
+
+@register
+class LostBytesTrace(Rule):
+    """Traces of bytes that were lost before the text reached us: `锟斤拷` is U+FFFD (EF BF BD)
+    written as UTF-8 and read as GBK, `ï¿½` the same read as Windows-1252, runs of `烫` and
+    `屯` are uninitialised memory (0xCC, 0xCD) printed as GBK. The original characters are gone;
+    the rule reports them and never invents text."""
+
+    code = "M103"
+    name = "lost-bytes-trace"
+    summary = "Trace of lost bytes (锟斤拷, 烫烫烫烫): the original text is gone"
+    example = ("数据锟斤拷锟斤拷", "数据锟斤拷锟斤拷")
+    fixable = False
+
+    def find(self, text: str, ctx: Context) -> Iterable[Change]:
+        for m in _LOST_BYTES_TRACE.finditer(text):
+            lost = len(m.group()) // 3 if m.group()[0] in "锟ï" else len(m.group())
+            yield self.flag(text, m.start(), m.end(), 0.95,
+                            f"trace of lost bytes ({lost} replacement characters' worth); the original text cannot be recovered")
+
+
+# ---- M104: GBK or Big5 read as Latin-1 / Windows-1252
+
+_PUSH_GBK = make_push_dbcs("gbk")
+_PUSH_BIG5 = make_push_dbcs("big5")
+
+
+def _single_byte_tokens(line: str) -> list[Token]:
+    return [Token(ch, (((b,), 0.0),) if (b := SINGLE_BYTE.get(ch)) is not None else ()) for ch in line]
+
+
+def _has_wide(s: str) -> bool:
+    """True if `s` has a character UTF-8 writes in three bytes or more (CJK, not Latin)."""
+    return any(ch >= "\u0800" for ch in s)
+
+
+def _better_overlap(other: Repair, rep: Repair) -> bool:
+    """Does `other` (another reading of the same characters) overlap `rep` and gain more per
+    character?"""
+    return other.start < rep.end and rep.start < other.end and other.margin / len(other.before) > rep.margin / len(rep.before)
+
+
+def _cjk_count(s: str) -> int:
+    return sum(1 for ch in s if ch >= "\u2000")
+
+
+@register
+class LegacyCjkReadAsLatin1(Rule):
+    """GBK (or Big5) bytes decoded as Latin-1 or Windows-1252: each Chinese character became two
+    accented letters or symbols (`ÖÐÎÄ` for 中文). The characters go back to their single bytes
+    and are decoded as GBK, or as Big5 when that reads clearly better. Runs before M105: once
+    UTF-8 repair has touched such text it cannot be recovered. Accented Latin text does not
+    decode into plausible Chinese and is left alone."""
+
+    code = "M104"
+    name = "legacy-cjk-read-as-latin1"
+    summary = "GBK/Big5 text decoded as Latin-1 or Windows-1252 (ÖÐÎÄ for 中文)"
+    example = ("ÖÐÎÄ×Ö·û", "中文字符")
+    options = {"min-margin": 6.0}
+
+    def find(self, text: str, ctx: Context) -> Iterable[Change]:
+        if not _LEGACY_AS_LATIN1.search(text):
+            return
+        clear = float(ctx.options(self)["min-margin"])
+        found = []
+        for offset, line in lines_matching(text, _LEGACY_AS_LATIN1):
+            tokens = _single_byte_tokens(line)
+            utf8 = [r for r in repairs_in_line(line, _cp1252_tokens(line), push_utf8) if _has_wide(r.after) and _utf8_result_ok(r.after)]
+            for rep in repairs_in_line(line, tokens, _PUSH_GBK):
+                if _cjk_count(rep.after) and not any(_better_overlap(r, rep) for r in utf8):
+                    found.append((offset, line, rep))
+        # A lone character (`ºÍ` for 和 between ASCII words) is trusted only in a document that
+        # also has longer runs of the same damage.
+        if not any(_cjk_count(rep.after) >= 2 and rep.margin >= clear for _, _, rep in found):
+            return
+        for offset, line, rep in found:
+            yield from _emit(self, text, offset, _maybe_big5(line, rep), clear, "GBK read as Latin-1")
+
+
+def _maybe_big5(line: str, rep: Repair) -> Repair:
+    from repair import lm
+
+    try:
+        big5 = bytes(SINGLE_BYTE[ch] for ch in rep.before).decode("big5")
+    except (KeyError, UnicodeDecodeError):
+        return rep
+    left, right = line[max(0, rep.start - 4) : rep.start], line[rep.end : rep.end + 2]
+    gain = lm.compare(big5, rep.after, left, right)
+    if gain >= lm.CLEAR_MARGIN:
+        return Repair(rep.start, rep.end, rep.before, big5, rep.margin + gain, [])
+    return rep
+
+
+# ---- M105: UTF-8 read as Windows-1252 / Latin-1
+
+def _cp1252_tokens(line: str) -> list[Token]:
+    tokens = []
+    for ch in line:
+        b = SINGLE_BYTE.get(ch)
+        if ch == " ":  # a no-break space (A0) some decoders print as a plain space
+            patterns = (((0x20,), 0.0), ((0xA0,), LOST_BYTE_COST))
+        elif ch in "?\ufffd":  # a byte Windows-1252 does not define, replaced
+            patterns = (((b,), 0.0),) if ch == "?" else ()
+            patterns += (((CP1252_UNDEFINED,), LOST_BYTE_COST),)
+        else:
+            patterns = (((b,), 0.0),) if b is not None else ()
+        tokens.append(Token(ch, patterns))
+    return tokens
+
+
+# What a repair of UTF-8 read as cp1252 may produce: CJK, kana and Hangul, Latin-1 and Latin
+# Extended-A letters, general punctuation (ftfy's common case, `Ã©` for é); not the Greek,
+# Cyrillic or rarer scripts that GBK bytes read as Latin-1 can also spell as UTF-8.
+_UTF8_RESULT = re.compile(
+    "[\x00-\u017f\u2000-\u206f\u20ac\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff00-\uffef]*"
+)
+
+
+def _utf8_result_ok(after: str) -> bool:
+    return _UTF8_RESULT.fullmatch(after) is not None and not after.isascii()
+
+
+_DROPPED_UNDEFINED = (((CP1252_UNDEFINED,), LOST_BYTE_COST + 1.0),)
+MAX_LAYERS = 3
+
+
+@lru_cache(maxsize=1)
+def _ftfy_config():
+    from ftfy import TextFixerConfig
+
+    # Only the encoding repair: every other fixer changes legitimate Chinese text.
+    return TextFixerConfig(
+        unescape_html=False, remove_terminal_escapes=False, fix_encoding=True, restore_byte_a0=True,
+        replace_lossy_sequences=False, decode_inconsistent_utf8=False, fix_c1_controls=False,
+        fix_latin_ligatures=False, fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False,
+        fix_surrogates=False, remove_control_chars=False, normalization=None, explain=False,
+    )
+
+
+def _decode_cp1252_layers(line: str, rep: Repair) -> Repair:
+    """Undo further layers: the decoded text may itself be UTF-8 read as cp1252."""
+    for _ in range(MAX_LAYERS - 1):
+        if not _UTF8_AS_CP1252.search(rep.after):
+            break
+        inner = rep.after
+        deeper = repairs_in_line(inner, _cp1252_tokens(inner), push_utf8, _DROPPED_UNDEFINED)
+        if not deeper:
+            break
+        pieces, cursor = [], 0
+        for d in deeper:
+            pieces += [inner[cursor : d.start], d.after]
+            cursor = d.end
+        pieces.append(inner[cursor:])
+        rep = Repair(rep.start, rep.end, rep.before, "".join(pieces), rep.margin, rep.choices + [c for d in deeper for c in d.choices])
+    return rep
+
+
+@register
+class Utf8ReadAsCp1252(Rule):
+    """UTF-8 bytes decoded as Windows-1252 or Latin-1 (`ä¸­æ–‡` for 中文), possibly twice.
+
+    The characters go back to their single bytes and are decoded as UTF-8, layer by layer.
+    Bytes Windows-1252 leaves undefined (81 8D 8F 90 9D) that a decoder dropped, and no-break
+    spaces printed as spaces, are put back where UTF-8 needs them, the language model choosing
+    among the possible values. Lines this cannot explain are tried with ftfy's encoding repair
+    (other single-byte codecs), with every ftfy fixer that alters Chinese text switched off."""
+
+    code = "M105"
+    name = "utf8-read-as-cp1252"
+    summary = "UTF-8 text decoded as Windows-1252/Latin-1 (ä¸­æ–‡ for 中文)"
+    example = ("ä¸­æ–‡", "中文")
+    options = {"min-margin": 6.0}
+
+    def find(self, text: str, ctx: Context) -> Iterable[Change]:
+        if not _UTF8_AS_CP1252.search(text):
+            return
+        clear = float(ctx.options(self)["min-margin"])
+        for offset, line in lines_matching(text, _UTF8_AS_CP1252):
+            found = False
+            for rep in repairs_in_line(line, _cp1252_tokens(line), push_utf8, _DROPPED_UNDEFINED):
+                rep = _decode_cp1252_layers(line, rep)
+                if not _UTF8_AS_CP1252.search(rep.before) or not _utf8_result_ok(rep.after):
+                    continue
+                found = True
+                yield from _emit(self, text, offset, rep, clear, "UTF-8 read as Windows-1252")
+            if not found:
+                yield from self._with_ftfy(text, offset, line, clear)
+
+    def _with_ftfy(self, text: str, offset: int, line: str, clear: float) -> Iterator[Change]:
+        import ftfy
+        from repair import lm
+
+        fixed = ftfy.fix_encoding(line, _ftfy_config())
+        if fixed == line:
+            return
+        p, s = trim(line, fixed)
+        before, after = line[p : len(line) - s], fixed[p : len(fixed) - s]
+        if not _utf8_result_ok(after):
+            return
+        margin = lm.compare(after, before, line[max(0, p - 4) : p], line[len(line) - s :][:2])
+        rep = Repair(p, len(line) - s, before, after, margin, [])
+        yield from _emit(self, text, offset, rep, clear, "mojibake repaired by ftfy's encoding repair")

@@ -1,1 +1,390 @@
-"""Placeholder: rules arrive from the mojibake work."""
+"""M101: GBK decoded one byte out of step, then NFKC-normalised or fullwidth-folded.
+
+When a GBK byte stream is read one byte late, every character is read from the second byte of
+one character and the first byte of the next.  The run ends by itself ("resynchronises") where
+that pairing fails: at an invalid pair (the decoder writes U+FFFD for one byte, shown as ``?``)
+or at a byte below 0x80 (the second byte of a GBK extension character, such as the ``M`` of
+進 = DF 4D, or real ASCII).  The orphan first byte is shown as ``?`` or lost.  Some decoders
+drop an invalid pair silently instead, which removes two bytes from the middle of a run.
+
+Repair works on bytes: each character of a suspected run goes back to its GBK bytes (ASCII
+punctuation and letters may stand for the fullwidth forms NFKC folded), the bytes are re-paired
+one byte earlier, the lost lead and trail bytes are chosen by the language model among the codes
+the byte arithmetic allows, and dropped pairs are searched where they make the text far more
+probable.  A run is repaired only when the re-decoded text beats the text as it stands by a clear
+language-model margin; a weaker case is reported with its best candidate.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from collections import Counter
+from math import log1p
+
+from repair.registry import Context, Rule, register
+
+# A possible end of a misaligned run: a `?` touching a non-ASCII character, or a lone ASCII
+# byte in 0x40-0x7E right after a non-ASCII character or `?` (a GBK trail byte read as ASCII).
+_TRIGGER = re.compile(
+    r"(?<=[^\x00-\x7f])\?|\?(?=[^\x00-\x7f])"  # `?` touching a non-ASCII character
+    r"|(?<=[^\x00-\u024f?])[\x40-\x7e](?![A-Za-z])"  # a lone ASCII byte after Chinese (not after Latin letters)
+    r"|(?<=\?)[\x40-\x7e](?=[^\x00-\u024f])"
+)
+_MAX_RUN = 48  # characters; longer runs are re-paired piecewise by their own terminators
+_COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones ...
+_GIVE_UP = 25.0  # nats below the best start found: the run cannot begin further left
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int  # span in the line, including a `?` standing for the lost lead byte
+    end: int
+    repaired: str
+    margin: float  # language-model log probability gained (nats)
+    free: int  # bytes chosen by the language model rather than known
+
+
+# ---------------------------------------------------------------- GBK code tables (built lazily)
+
+@lru_cache(maxsize=1)
+def _gbk() -> tuple[dict[int, str], dict[str, int]]:
+    """Every valid two-byte GBK code and its character, as Python's decoder maps them."""
+    by_code: dict[int, str] = {}
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x40, 0xFF):
+            if trail == 0x7F:
+                continue
+            try:
+                ch = bytes((lead, trail)).decode("gbk")
+            except UnicodeDecodeError:
+                continue
+            by_code[lead << 8 | trail] = ch
+    by_char = {ch: code for code, ch in sorted(by_code.items(), reverse=True)}
+    return by_code, by_char
+
+
+@lru_cache(maxsize=1)
+def _folded_sources() -> dict[str, tuple[int, ...]]:
+    """Text that NFKC (or a fullwidth fold) makes out of a GBK character -> the codes it may be."""
+    sources: dict[str, list[int]] = {}
+    for code, ch in _gbk()[0].items():
+        folded = unicodedata.normalize("NFKC", ch)
+        if folded != ch and folded.isascii() and folded.strip():
+            sources.setdefault(folded, []).append(code)
+    # Fullwidth forms (row A3) are by far the commonest source; try them first.
+    return {k: tuple(sorted(v, key=lambda code: (code >> 8 != 0xA3, code))) for k, v in sources.items()}
+
+
+@lru_cache(maxsize=1)
+def _by_byte() -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Characters grouped by lead byte and by trail byte."""
+    by_lead: dict[int, list[str]] = {}
+    by_trail: dict[int, list[str]] = {}
+    for code, ch in _gbk()[0].items():
+        by_lead.setdefault(code >> 8, []).append(ch)
+        by_trail.setdefault(code & 0xFF, []).append(ch)
+    return by_lead, by_trail
+
+
+def _pair(lead: int, trail: int) -> str | None:
+    return _gbk()[0].get(lead << 8 | trail)
+
+
+def _resyncs(byte: int, following: int | None) -> bool:
+    """Whether a decoder reading `byte` as a lead byte gives up on it (and writes one U+FFFD)."""
+    if byte < 0x80:
+        return False
+    if byte in (0x80, 0xFF) or following is None:
+        return True
+    return _pair(byte, following) is None
+
+
+def _first_byte(ch: str) -> int | None:
+    """The first byte the next character contributes after a run (None at the end of the text)."""
+    if not ch:
+        return None
+    if ch.isascii():
+        return ord(ch)
+    code = _gbk()[1].get(ch)
+    if code is not None:
+        return code >> 8
+    folded = _folded_sources().get(ch)
+    return folded[0] >> 8 if folded else 0x81
+
+
+# ---------------------------------------------------------------- the run as GBK code units
+
+def _units_before(line: str, end: int, floor: int) -> list[tuple[int, tuple[int, ...]]]:
+    """GBK code units of line[floor:end], right to left, until a character no GBK code explains.
+
+    Each unit is (start index, possible codes); fullwidth forms folded to ASCII, and compatibility
+    characters NFKC expanded (``(1)`` from ⑴), are read back to their GBK codes.
+    """
+    by_char = _gbk()[1]
+    folded = _folded_sources()
+    units: list[tuple[int, tuple[int, ...]]] = []
+    pos = end
+    while pos > floor and len(units) < _MAX_RUN:
+        for width in (4, 3, 2):  # NFKC expansions such as "(10)", "(1)", "1."
+            piece = line[pos - width:pos] if pos - width >= floor else ""
+            if len(piece) == width and piece in folded and not piece.isalnum():
+                units.append((pos - width, folded[piece]))
+                pos -= width
+                break
+        else:
+            ch = line[pos - 1]
+            codes = ((by_char[ch],) if ch in by_char else ()) + folded.get(ch, ())
+            if not codes or ch in "\n\r\t":
+                break
+            units.append((pos - 1, codes))
+            pos -= 1
+    return units
+
+
+# ---------------------------------------------------------------- scoring
+
+@lru_cache(maxsize=1)
+def _lm():
+    from repair import lm  # heavy data file: loaded on the first suspicious line only
+
+    return lm
+
+
+def _fold_like(text: str, ascii_punct: bool) -> str:
+    """Write restored characters in the file's convention (NFKC-style ASCII punctuation or not)."""
+    if ascii_punct:
+        return unicodedata.normalize("NFKC", text)
+    return text
+
+
+class DocStats:
+    """Character and bigram counts of the document: a cache model that tells the language model
+    which of several equally plausible characters this document actually uses (字串 in a
+    Taiwanese manual, ``,`` in an NFKC corpus)."""
+
+    def __init__(self, text: str):
+        self.ascii_punct = _ascii_convention(text)
+        self.chars = Counter(text)
+        self.pairs = Counter(map("".join, zip(text, text[1:])))
+        self._next: dict[str, set[str]] | None = None
+        self._prev: dict[str, set[str]] = {}
+
+    def neighbours(self, left: str, right: str) -> set[str]:
+        """Characters this document writes after `left` or before `right` (... and among these)."""
+        if self._next is None:
+            self._next, self._prev = {}, {}
+            for pair in self.pairs:
+                self._next.setdefault(pair[0], set()).add(pair[1])
+                self._prev.setdefault(pair[1], set()).add(pair[0])
+        return self._next.get(left[-1:], set()) | self._prev.get(right[:1], set())
+
+    def bonus(self, ch: str, left: str, right: str) -> float:
+        return (0.5 * log1p(self.chars[ch]) + log1p(self.pairs[left[-1:] + ch])
+                + log1p(self.pairs[ch + right[:1]]))
+
+
+
+
+
+def _best_char(options: Iterable[str], left: str, right: str, stats: DocStats) -> tuple[str, float]:
+    logprob = _lm().logprob
+    ascii_punct = stats.ascii_punct
+    best, best_score = "", float("-inf")
+    for ch in options:
+        shown = _fold_like(ch, ascii_punct)
+        score = logprob(shown, left, right) + stats.bonus(shown, left, right)
+        if score > best_score:
+            best, best_score = ch, score
+    return best, best_score
+
+
+@lru_cache(maxsize=1)
+def _common_chars() -> tuple[str, ...]:
+    """Characters plausible enough to be a wholly lost one, commonest first (rare ones never win)."""
+    logprob = _lm().logprob
+    scored = ((logprob(unicodedata.normalize("NFKC", ch)), ch) for ch in _gbk()[1])
+    return tuple(ch for score, ch in sorted(scored, reverse=True) if score > -11.0)
+
+
+@lru_cache(maxsize=512)
+def _lost_pair_options(following: int | None) -> tuple[str, ...]:
+    """Whole characters lost (lead byte shown as `?` or dropped, trail byte given up on), commonest first."""
+    by_char = _gbk()[1]
+    return tuple(ch for ch in _common_chars() if _resyncs(by_char[ch] & 0xFF, following))
+
+
+def _lost_char_options(following: int | None, left: str, right: str, stats: DocStats) -> list[str]:
+    """The commonest candidates, plus those this document uses next to the same neighbours."""
+    by_char = _gbk()[1]
+    options = list(_lost_pair_options(following)[:_COMMON_LOST])
+    for ch in stats.neighbours(left, right):
+        code = by_char.get(ch)
+        if code is not None and _resyncs(code & 0xFF, following):
+            options.append(ch)
+    return options
+
+
+def _lost_trail_options(lead: int, following: int | None) -> list[str]:
+    """Characters (lead, x) whose trail byte x the decoder would have given up on."""
+    by_char = _gbk()[1]
+    return [ch for ch in _by_byte()[0].get(lead, ()) if _resyncs(by_char[ch] & 0xFF, following)]
+
+
+def _choose_readings(units: list[tuple[int, tuple[int, ...]]], terminator: str) -> list[int]:
+    """One GBK code per unit: where a unit has several readings (``V`` = Ｖ or Ⅴ), the one whose
+    re-paired neighbours read best."""
+    codes = [u[1][0] for u in units]
+    logprob = _lm().logprob
+    for i, (_, readings) in enumerate(units):
+        if len(readings) < 2:
+            continue
+
+        def score(code: int) -> float:
+            total = 0.0
+            right = (codes[i - 1] >> 8) if i else (ord(terminator) if terminator != "?" else None)
+            if right is not None:
+                ch = _pair(code & 0xFF, right)
+                total += logprob(ch) if ch else -30.0
+            if i + 1 < len(codes):
+                ch = _pair(codes[i + 1] & 0xFF, code >> 8)
+                total += logprob(ch) if ch else -30.0
+            return total
+
+        codes[i] = max(readings, key=score)
+    return codes
+
+
+# ---------------------------------------------------------------- candidate runs
+
+def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Iterator[Candidate]:
+    """Runs ending at line[end]: a `?` (one byte the decoder gave up on) or an ASCII trail byte.
+
+    For k code units u_1..u_k before the terminator the original characters are
+    (L, u_1[0]), (u_1[1], u_2[0]), ..., (u_k[1], t): the lost lead byte L, and for a `?` the
+    lost trail byte t, are chosen by the language model among the codes GBK allows.
+    """
+    logprob = _lm().logprob
+    fold = stats.ascii_punct
+    after = line[end + 1:end + 2]
+    following = _first_byte(after)
+    units = _units_before(line, end, 0)
+    codes = _choose_readings(units, terminator)  # right to left
+    inner: list[str] = []  # re-paired characters between the first and the last, right to left
+    last = ""
+    best = float("-inf")
+    for k in range(len(units) + 1):
+        if k >= 2:
+            ch = _pair(codes[k - 1] & 0xFF, codes[k - 2] >> 8)
+            if ch is None:  # this pairing would have resynchronised: the run cannot start earlier
+                return
+            inner.append(ch)
+        if k == 1 or (k == 2 and terminator == "?"):
+            last = _last_char(codes[0], terminator, following, inner[:1], after, stats)
+            if last is None:
+                return
+        middle = "".join(reversed(inner))
+        start = units[k - 1][0] if k else end
+        here = float("-inf")
+        for span_start in (start - 1, start):  # with the `?` of the lost lead byte, or without
+            if span_start < 0 or (span_start < start and line[span_start] != "?"):
+                continue
+            left = line[span_start - 1:span_start]
+            if k:
+                rest = _fold_like(middle + last, fold)
+                first, _ = _best_char(_by_byte()[1].get(codes[k - 1] >> 8, ()), left, rest[:1], stats)
+                restored = first + rest
+            else:  # the lost lead byte and the terminator make one character
+                options = (_lost_char_options(following, left, after, stats) if terminator == "?"
+                           else _by_byte()[1].get(ord(terminator), ()))
+                restored, _ = _best_char(options, left, after, stats)
+            if not restored:
+                continue
+            shown = _fold_like(restored, fold)
+            before = line[span_start:end + 1]
+            margin = logprob(shown, left, after) - logprob(before, left, after)
+            guessed = 1 + (terminator == "?") + (k == 0 and terminator == "?")
+            here = max(here, margin)
+            yield Candidate(span_start, end + 1, shown, margin, guessed)
+        best = max(best, here)
+        if here < best - _GIVE_UP:  # well into clean text: the run cannot begin further left
+            return
+
+
+def _last_char(code: int, terminator: str, following: int | None, left: list[str], after: str,
+               stats: DocStats) -> str | None:
+    """The character the run's last code unit makes with the terminator."""
+    if terminator != "?":
+        return _pair(code & 0xFF, ord(terminator))
+    ch, _ = _best_char(_lost_trail_options(code & 0xFF, following), "".join(left), after, stats)
+    return ch or None
+
+
+# ---------------------------------------------------------------- the rule
+
+def _ascii_convention(text: str) -> bool:
+    """Whether the file writes ,:;()!? between Chinese characters in ASCII (an NFKC-normalised corpus)."""
+    ascii_count = len(re.findall(r"[\u4e00-\u9fff][,:;!?)]|[(][\u4e00-\u9fff]", text))
+    fullwidth_count = len(re.findall(r"[\u4e00-\u9fff][，：；！？）]|（[\u4e00-\u9fff]", text))
+    return ascii_count >= fullwidth_count
+
+
+_NO_STATS = DocStats("")
+
+
+def find_runs(line: str, stats: DocStats = _NO_STATS) -> list[Candidate]:
+    """The best non-overlapping misaligned runs in one line, with their margins (any sign)."""
+    best: list[Candidate] = []
+    for match in _TRIGGER.finditer(line):
+        end = match.start()
+        scored = list(_candidates_at(line, end, match.group(), stats))
+        if scored:
+            best.append(max(scored, key=lambda c: c.margin))
+    chosen: list[Candidate] = []
+    for cand in sorted(best, key=lambda c: -c.margin):
+        if cand.margin > 0 and all(cand.end <= c.start or cand.start >= c.end for c in chosen):
+            chosen.append(cand)
+    return sorted(chosen, key=lambda c: c.start)
+
+
+@register
+class GbkMisalignment(Rule):
+    """GBK text decoded one byte out of step: each character was read from the second byte of one
+    character and the first byte of the next, until the decoder resynchronised at an invalid pair
+    (shown as `?`) or at a byte below 0x80 (an ASCII letter in the middle of Chinese).  The orphan
+    first byte shows as `?` or is lost, and NFKC later turned fullwidth ！；，：（） into ASCII.
+
+    The rule maps each character of a suspected run back to its GBK bytes (an ASCII `!;,:?()`
+    may stand for its fullwidth form, `?` for a lost byte), re-pairs them one byte earlier, lets
+    the language model choose the lost bytes among the codes GBK allows, and searches for byte
+    pairs a decoder dropped.  It repairs the smallest span that explains the damage, writes
+    restored punctuation in the file's own convention, and repairs only when the re-decoded text
+    beats the text as it stands by a clear margin (option `fix-margin`, in nats); a weaker case
+    is reported with its best candidate.
+    """
+
+    code = "M101"
+    name = "gbk-misalignment"
+    summary = "GBK read one byte out of step (then NFKC-normalised)"
+    example = ("投資?!白叱鋈ァ⒄堖M來”", "投資。“走出去、請進來”")
+    options = {"fix-margin": 12.0, "flag-margin": 6.0}
+
+    def find(self, text: str, ctx: Context) -> Iterator:
+        if not _TRIGGER.search(text):
+            return
+        opts = ctx.options(self)
+        stats = ctx.memo("M101.stats", text, DocStats)
+        offset = 0
+        for line in text.splitlines(keepends=True):
+            if _TRIGGER.search(line):
+                for run in find_runs(line, stats):
+                    if run.margin >= opts["fix-margin"]:
+                        yield self.fix(text, offset + run.start, offset + run.end, run.repaired, 0.95,
+                                       f"re-paired GBK bytes (+{run.margin:.0f} nats)")
+                    elif run.margin >= opts["flag-margin"]:
+                        yield self.flag(text, offset + run.start, offset + run.end, 0.5,
+                                        f"possibly GBK read out of step; best reading {run.repaired!r} "
+                                        f"(+{run.margin:.0f} nats, not clear enough)")
+            offset += len(line)
