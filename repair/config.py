@@ -31,7 +31,8 @@ class Config:
     min_confidence: float = 0.9  # repairs below this are reported, not applied (unless unsafe_fixes)
     field: str = "text"  # the JSONL string field to repair
     extend_rules: tuple[str, ...] = ()  # extra rule files, absolute paths
-    options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    # Compared but not hashed (a dict): equal configs share cached rule selections.
+    options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, hash=False)
     source: str | None = None  # the file this config came from
 
     def is_selected(self, rule: Rule) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import replace
+from functools import lru_cache
 
 from repair.config import Config
 from repair.records import Change, Result
@@ -47,10 +48,12 @@ def _map_back(edits: list[tuple[int, int, int, int]], pos: int, is_end: bool) ->
     return pos + shift
 
 
-def selected_rules(config: Config) -> list[Rule]:
+@lru_cache(maxsize=64)
+def selected_rules(config: Config) -> tuple[Rule, ...]:
+    """The text rules `config` turns on, in running order (cached: rule files load once)."""
     rules = all_rules(config)
     config.check_against(rules)
-    return [r for r in rules.values() if r.text_rule and config.is_selected(r)]
+    return tuple(r for r in rules.values() if r.text_rule and config.is_selected(r))
 
 
 def _run_rule(rule: Rule, text: str, ctx: Context) -> list[Change]:

@@ -84,11 +84,13 @@ def _char_ok(ch: str, guessed: bool) -> bool:
     Chinese text: Han, CJK or fullwidth punctuation; a decoded one anything but a control."""
     from repair import lm
 
-    cls = lm.char_class(ch)
-    if cls == lm.BAD or unicodedata.category(ch) in ("Co", "Cn", "Cs"):
+    if unicodedata.category(ch) in ("Co", "Cn", "Cs"):
         return False
-    if not guessed:
-        return True
+    cls = lm.char_class(ch)
+    if not guessed:  # C1 controls stand for bytes in a text read twice with the wrong codec
+        return cls != lm.BAD or "\x80" <= ch <= "\x9f" or ch in "\t\n"
+    if cls == lm.BAD:
+        return False
     o = ord(ch)
     return cls == lm.HAN and ch in lm._model().index or 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF5E or ch in "“”‘’—…·"
 
@@ -184,58 +186,71 @@ class Token:
 
 RAW = "raw"  # item: the token kept as it is
 
+# The language model conditions on the previous character only through its class, or itself if
+# Han: one stand-in per class keeps the search's states few.
+_CLASS_STAND_IN = {"punct": ",", "digit": "0", "latin": "a", "space": " ", "newline": "\n", "kana": "\u3042",
+                   "hangul": "\uac00", "symbol": "\u00a9", "bad": "\ufffd"}
+
 
 @lru_cache(maxsize=65536)
-def _cost(ch: str) -> float:
+def _context(ch: str) -> str:
     from repair import lm
 
-    return -lm.logprob(ch)
+    cls = lm.char_class(ch)
+    return ch if cls == lm.HAN else _CLASS_STAND_IN[cls]
 
 
-@lru_cache(maxsize=4096)
-def _best_cost(cands: tuple[str, ...]) -> float:
-    return min(_cost(c) for c in cands)
+@lru_cache(maxsize=262144)
+def _cost(prev: str, ch: str) -> float:
+    """The language model's surprise at `ch` after `prev` (a _context key), in nats."""
+    from repair import lm
+
+    return -lm.logprob(ch, prev)
 
 
-def _item_cost(item: object) -> float:
-    if item is None:
-        return 0.0
-    if isinstance(item, str):
-        return _cost(item)
-    return _best_cost(item)  # type: ignore[arg-type]
+def _emit_cost(prev: str, items: list) -> tuple[float, str]:
+    """Cost of emitting `items` after context `prev`, and the context after them."""
+    total = 0.0
+    for item in items:
+        if isinstance(item, str):
+            ch = item
+        else:
+            ch = min(item, key=lambda c: _cost(prev, c))
+        total += _cost(prev, ch)
+        prev = _context(ch)
+    return total, prev
 
 
-BEAM = 24
+BEAM = 32
 
 
 def shortest_decoding(
     tokens: list[Token],
     push: Callable[[Pattern, Element], list[tuple[Pattern, object]]],
     insertions: tuple[tuple[Pattern, float], ...] = (),
+    left: str = "\n",
 ) -> list[tuple[int, object]]:
     """The cheapest reading of `tokens`: each token kept raw or re-decoded through `push`,
     optionally with lost bytes (`insertions`) put back between tokens.
 
     Returns (token index, item) pairs; item RAW keeps the token. Costs are the language model's
-    surprise at the characters produced (context-free) plus the costs of the patterns used."""
-    # state: pending bytes -> (cost, backpointer node); node = (previous node, token index, item)
-    states: dict[Pattern, tuple[float, tuple | None]] = {(): (0.0, None)}
+    surprise at the characters produced (given the character before) plus the costs of the
+    patterns used."""
+    # state: (pending bytes, context) -> (cost, backpointer node); node = (previous node, token index, item)
+    states: dict[tuple[Pattern, str], tuple[float, tuple | None]] = {((), _context(left[-1:] or "\n")): (0.0, None)}
     for i, token in enumerate(tokens):
         if insertions:
             states = _with_insertions(states, insertions, push, i)
-        nxt: dict[Pattern, tuple[float, tuple | None]] = {}
-        for pending, (cost, node) in states.items():
+        nxt: dict[tuple[Pattern, str], tuple[float, tuple | None]] = {}
+        for (pending, prev), (cost, node) in states.items():
             if not pending:
-                _offer(nxt, (), cost + _cost(token.char), (node, i, RAW))
+                _offer(nxt, ((), _context(token.char)), cost + _cost(prev, token.char), (node, i, RAW))
             for pattern, extra in token.patterns:
                 for new_pending, items in _feed(pending, pattern, push):
-                    total = cost + extra + sum(_item_cost(it) for it in items)
-                    chain = node
-                    for it in items:
-                        chain = (chain, i, it)
-                    _offer(nxt, new_pending, total, chain)
+                    _advance(nxt, new_pending, prev, cost + extra, node, i, items)
         states = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
-    cost, node = states.get((), (0.0, None))
+    ends = [(cost, node) for (pending, _), (cost, node) in states.items() if not pending]
+    node = min(ends, key=lambda e: e[0])[1] if ends else None
     out: list[tuple[int, object]] = []
     while node is not None:
         node, i, item = node
@@ -244,10 +259,17 @@ def shortest_decoding(
     return out
 
 
-def _offer(states: dict, pending: Pattern, cost: float, node: tuple | None) -> None:
-    known = states.get(pending)
+def _advance(states, pending, prev, cost, node, i, items) -> None:
+    extra, prev = _emit_cost(prev, items)
+    for it in items:
+        node = (node, i, it)
+    _offer(states, (pending, prev), cost + extra, node)
+
+
+def _offer(states: dict, key: tuple, cost: float, node: tuple | None) -> None:
+    known = states.get(key)
     if known is None or cost < known[0]:
-        states[pending] = (cost, node)
+        states[key] = (cost, node)
 
 
 def _feed(pending: Pattern, pattern: Pattern, push) -> list[tuple[Pattern, list]]:
@@ -266,14 +288,10 @@ def _feed(pending: Pattern, pattern: Pattern, push) -> list[tuple[Pattern, list]
 
 def _with_insertions(states, insertions, push, i):
     out = dict(states)
-    for pending, (cost, node) in states.items():
+    for (pending, prev), (cost, node) in states.items():
         for pattern, extra in insertions:
             for new_pending, items in _feed(pending, pattern, push):
-                total = cost + extra + sum(_item_cost(it) for it in items)
-                chain = node
-                for it in items:
-                    chain = (chain, i, it)
-                _offer(out, new_pending, total, chain)
+                _advance(out, new_pending, prev, cost + extra, node, i, items)
     return out
 
 
@@ -366,29 +384,65 @@ class Repair:
     choices: list[Choice]
 
 
-def repairs_in_line(
+def make_repair(line: str, start: int, end: int, decoded: str, choices: list[Choice]) -> Repair | None:
+    """The change that turns line[start:end] into `decoded`, narrowed to what differs."""
+    from repair import lm
+
+    before = line[start:end]
+    p, s = trim(before, decoded)
+    if p == len(before) == len(decoded):
+        return None
+    left, right = line[max(0, start + p - 4) : start + p], line[end - s : end - s + 2]
+    old, new = before[p : len(before) - s], decoded[p : len(decoded) - s]
+    kept = [Choice(c.index - p, c.best, c.runner_up, c.margin) for c in choices if p <= c.index < len(decoded) - s]
+    return Repair(start + p, end - s, old, new, lm.compare(new, old, left, right), kept)
+
+
+def segments(line: str, encodable: Callable[[str], bool]) -> Iterator[tuple[int, int]]:
+    """Maximal runs of characters the wrong decoder can have produced."""
+    start = None
+    for k, ch in enumerate(line):
+        if encodable(ch):
+            if start is None:
+                start = k
+        elif start is not None:
+            yield start, k
+            start = None
+    if start is not None:
+        yield start, len(line)
+
+
+def decode_line(
     line: str,
-    tokens: list[Token],
+    encodable: Callable[[str], bool],
+    strict: Callable[[str], str | None],
+    tokens_for: Callable[[str], list[Token]],
     push,
     insertions: tuple[tuple[Pattern, float], ...] = (),
 ) -> list[Repair]:
-    """Decode a line and return each changed region with its language-model margin."""
-    from repair import lm
-
+    """Re-decode every segment of a line: whole, when its bytes decode without error (`strict`),
+    otherwise by the shortest-path search, which also finds the damaged part of a segment."""
     out = []
-    for region in regions(shortest_decoding(tokens, push, insertions), len(tokens)):
-        before = line[region.start : region.end]
-        left, right = line[max(0, region.start - 4) : region.start], line[region.end : region.end + 2]
-        after, choices = choose(region.items, left, right)
-        p, s = trim(before, after)
-        if not before[p : len(before) - s] and not after[p : len(after) - s]:
+    for start, end in segments(line, encodable):
+        decoded = strict(line[start:end])
+        if decoded is not None:
+            rep = make_repair(line, start, end, decoded, [])
+            if rep:
+                out.append(rep)
             continue
-        margin = lm.compare(after, before, left, right)
-        choices = [c for c in choices if p <= c.index < len(after) - s]
-        for c in choices:
-            c.index -= p
-        out.append(Repair(region.start + p, region.end - s, before[p : len(before) - s], after[p : len(after) - s], margin, choices))
+        tokens = tokens_for(line[start:end])
+        found = regions(shortest_decoding(tokens, push, insertions, line[:start][-1:]), len(tokens))
+        for region in found:
+            rs, rend = start + region.start, start + region.end
+            after, choices = choose(region.items, line[max(0, rs - 4) : rs], line[rend : rend + 2])
+            rep = make_repair(line, rs, rend, after, choices)
+            if rep:
+                out.append(rep)
     return out
+
+
+def _plausible(decoded: str) -> bool:
+    return all(_char_ok(ch, guessed=False) for ch in decoded)
 
 
 # ------------------------------------------------------------------ the rules
@@ -494,19 +548,32 @@ class Utf8ReadAsGbk(Rule):
         insertions = _dropped_pairs() if win936 else ()
         dropped = tuple((p, DROPPED_PAIR_COST) for p in insertions)
         for offset, line in lines_matching(text, signature):
-            tokens = _gbk_tokens(line, win936)
-            for rep in repairs_in_line(line, tokens, push_utf8, dropped):
-                if not any(ch >= "\u3000" for ch in rep.after):
-                    continue
-                yield from _emit(self, text, offset, rep, clear, "UTF-8 read as GBK")
+            for rep in decode_line(line, _gbk_encodable, _strict_utf8_from_gbk, lambda seg: _gbk_tokens(seg, win936), push_utf8, dropped):
+                if _has_wide(rep.after):
+                    yield from _emit(self, text, offset, rep, clear, "UTF-8 read as GBK")
+
+
+def _gbk_encodable(ch: str) -> bool:
+    return ch == "\ufffd" or _gbk_bytes(ch) is not None
+
+
+def _strict_utf8_from_gbk(segment: str) -> str | None:
+    if "\ufffd" in segment:
+        return None
+    try:
+        decoded = b"".join(_gbk_bytes(ch) for ch in segment).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return decoded if _plausible(decoded) else None
 
 
 def _emit(rule: Rule, text: str, offset: int, rep: Repair, clear: float, what: str) -> Iterator[Change]:
+    """A repair when the language model clearly prefers it, a flag when it only leans to it."""
     confidence = _confidence(rep.margin, rep.choices, clear)
     start, end = offset + rep.start, offset + rep.end
-    if confidence >= 0.9 or rep.margin >= clear:
+    if rep.margin >= clear:
         yield rule.fix(text, start, end, rep.after, confidence, _message(rep, what))
-    else:
+    elif rep.margin > 0:
         yield rule.flag(text, start, end, confidence, _message(rep, what + " (not clear enough to repair)"))
 
 
@@ -577,9 +644,8 @@ class LegacyCjkReadAsLatin1(Rule):
         clear = float(ctx.options(self)["min-margin"])
         found = []
         for offset, line in lines_matching(text, _LEGACY_AS_LATIN1):
-            tokens = _single_byte_tokens(line)
-            utf8 = [r for r in repairs_in_line(line, _cp1252_tokens(line), push_utf8) if _has_wide(r.after) and _utf8_result_ok(r.after)]
-            for rep in repairs_in_line(line, tokens, _PUSH_GBK):
+            utf8 = [r for r in _utf8_readings(line) if _has_wide(r.after)]
+            for rep in decode_line(line, _single_byte_encodable, _strict_gbk, _single_byte_tokens, _PUSH_GBK):
                 if _cjk_count(rep.after) and not any(_better_overlap(r, rep) for r in utf8):
                     found.append((offset, line, rep))
         # A lone character (`ºÍ` for 和 between ASCII words) is trusted only in a document that
@@ -588,6 +654,24 @@ class LegacyCjkReadAsLatin1(Rule):
             return
         for offset, line, rep in found:
             yield from _emit(self, text, offset, _maybe_big5(line, rep), clear, "GBK read as Latin-1")
+
+
+def _single_byte_encodable(ch: str) -> bool:
+    return ch in SINGLE_BYTE
+
+
+def _strict_gbk(segment: str) -> str | None:
+    data = bytes(SINGLE_BYTE[ch] for ch in segment)
+    try:
+        if not data.decode("utf-8").isascii():
+            return segment  # valid UTF-8: UTF-8 read as cp1252, M105's to repair
+    except UnicodeDecodeError:
+        pass
+    try:
+        decoded = data.decode("gbk")
+    except UnicodeDecodeError:
+        return None
+    return decoded if _plausible(decoded) else None
 
 
 def _maybe_big5(line: str, rep: Repair) -> Repair:
@@ -630,7 +714,7 @@ _UTF8_RESULT = re.compile(
 
 
 def _utf8_result_ok(after: str) -> bool:
-    return _UTF8_RESULT.fullmatch(after) is not None and not after.isascii()
+    return _UTF8_RESULT.fullmatch(after) is not None
 
 
 _DROPPED_UNDEFINED = (((CP1252_UNDEFINED,), LOST_BYTE_COST + 1.0),)
@@ -650,13 +734,39 @@ def _ftfy_config():
     )
 
 
-def _decode_cp1252_layers(line: str, rep: Repair) -> Repair:
+def _strict_utf8_layers(segment: str) -> str | None:
+    """The segment's bytes decoded as UTF-8 as many times as they decode (None: not even once)."""
+    text = segment
+    for _ in range(MAX_LAYERS):
+        try:
+            decoded = bytes(SINGLE_BYTE[ch] for ch in text).decode("utf-8")
+        except (KeyError, UnicodeDecodeError):
+            break
+        if decoded == text or not _plausible(decoded):
+            break
+        text = decoded
+    if text == segment and not segment.isascii():
+        return None
+    return text
+
+
+def _utf8_readings(line: str) -> list[Repair]:
+    """Every stretch of the line that reads as UTF-8 taken for cp1252, all layers undone."""
+    found = []
+    for rep in decode_line(line, _single_byte_encodable, _strict_utf8_layers, _cp1252_tokens, push_utf8, _DROPPED_UNDEFINED):
+        rep = _decode_cp1252_layers(rep)
+        if _UTF8_AS_CP1252.search(line, max(0, rep.start - 1), rep.end + 1) and _utf8_result_ok(rep.after):
+            found.append(rep)
+    return found
+
+
+def _decode_cp1252_layers(rep: Repair) -> Repair:
     """Undo further layers: the decoded text may itself be UTF-8 read as cp1252."""
     for _ in range(MAX_LAYERS - 1):
         if not _UTF8_AS_CP1252.search(rep.after):
             break
         inner = rep.after
-        deeper = repairs_in_line(inner, _cp1252_tokens(inner), push_utf8, _DROPPED_UNDEFINED)
+        deeper = decode_line(inner, _single_byte_encodable, _strict_utf8_layers, _cp1252_tokens, push_utf8, _DROPPED_UNDEFINED)
         if not deeper:
             break
         pieces, cursor = [], 0
@@ -664,7 +774,7 @@ def _decode_cp1252_layers(line: str, rep: Repair) -> Repair:
             pieces += [inner[cursor : d.start], d.after]
             cursor = d.end
         pieces.append(inner[cursor:])
-        rep = Repair(rep.start, rep.end, rep.before, "".join(pieces), rep.margin, rep.choices + [c for d in deeper for c in d.choices])
+        rep = Repair(rep.start, rep.end, rep.before, "".join(pieces), rep.margin, rep.choices)
     return rep
 
 
@@ -689,12 +799,8 @@ class Utf8ReadAsCp1252(Rule):
             return
         clear = float(ctx.options(self)["min-margin"])
         for offset, line in lines_matching(text, _UTF8_AS_CP1252):
-            found = False
-            for rep in repairs_in_line(line, _cp1252_tokens(line), push_utf8, _DROPPED_UNDEFINED):
-                rep = _decode_cp1252_layers(line, rep)
-                if not _UTF8_AS_CP1252.search(rep.before) or not _utf8_result_ok(rep.after):
-                    continue
-                found = True
+            found = _utf8_readings(line)
+            for rep in found:
                 yield from _emit(self, text, offset, rep, clear, "UTF-8 read as Windows-1252")
             if not found:
                 yield from self._with_ftfy(text, offset, line, clear)

@@ -35,7 +35,11 @@ _TRIGGER = re.compile(
 )
 _MAX_RUN = 48  # characters; longer runs are re-paired piecewise by their own terminators
 _COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones ...
-_GIVE_UP = 25.0  # nats below the best start found: the run cannot begin further left
+_GIVE_UP = 25.0
+_GAP_TRIES = 3  # candidate runs per terminator searched for dropped byte pairs
+_MAX_GAPS = 4
+_GAP_GAIN = 3.0  # nats a dropped pair must add, per character of text
+_CHAR_COST = 6.0  # nats: what a typical character of clean Chinese costs the language model  # nats below the best start found: the run cannot begin further left
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Candidate:
     repaired: str
     margin: float  # language-model log probability gained (nats)
     free: int  # bytes chosen by the language model rather than known
+    chars: str = ""  # the re-decoded characters before folding to the file's convention
 
 
 # ---------------------------------------------------------------- GBK code tables (built lazily)
@@ -106,12 +111,12 @@ def _first_byte(ch: str) -> int | None:
     """The first byte the next character contributes after a run (None at the end of the text)."""
     if not ch:
         return None
-    if ch.isascii():
+    folded = _folded_sources().get(ch)
+    if ch.isascii() and not (folded and not ch.isalnum()):  # ASCII punctuation was fullwidth before NFKC
         return ord(ch)
     code = _gbk()[1].get(ch)
     if code is not None:
         return code >> 8
-    folded = _folded_sources().get(ch)
     return folded[0] >> 8 if folded else 0x81
 
 
@@ -182,7 +187,7 @@ class DocStats:
         return self._next.get(left[-1:], set()) | self._prev.get(right[:1], set())
 
     def bonus(self, ch: str, left: str, right: str) -> float:
-        return (0.5 * log1p(self.chars[ch]) + log1p(self.pairs[left[-1:] + ch])
+        return (1.5 * log1p(self.chars[ch]) + log1p(self.pairs[left[-1:] + ch])
                 + log1p(self.pairs[ch + right[:1]]))
 
 
@@ -293,8 +298,9 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
                 continue
             left = line[span_start - 1:span_start]
             if k:
-                rest = _fold_like(middle + last, fold)
-                first, _ = _best_char(_by_byte()[1].get(codes[k - 1] >> 8, ()), left, rest[:1], stats)
+                rest = middle + last
+                first, _ = _best_char(_by_byte()[1].get(codes[k - 1] >> 8, ()), left,
+                                      _fold_like(rest[:1], fold), stats)
                 restored = first + rest
             else:  # the lost lead byte and the terminator make one character
                 options = (_lost_char_options(following, left, after, stats) if terminator == "?"
@@ -307,7 +313,7 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
             margin = logprob(shown, left, after) - logprob(before, left, after)
             guessed = 1 + (terminator == "?") + (k == 0 and terminator == "?")
             here = max(here, margin)
-            yield Candidate(span_start, end + 1, shown, margin, guessed)
+            yield Candidate(span_start, end + 1, shown, margin, guessed, restored)
         best = max(best, here)
         if here < best - _GIVE_UP:  # well into clean text: the run cannot begin further left
             return
@@ -334,12 +340,63 @@ def _ascii_convention(text: str) -> bool:
 _NO_STATS = DocStats("")
 
 
+def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidate:
+    """Search the run for byte pairs a decoder dropped as invalid (``社?;鸸芾恚婪`` lost
+    F9 BD and AC B7): a re-paired character (a, b) becomes (a, x)(y, b) for an invalid pair
+    (x, y), where that makes the text far more probable.  The lost lead byte is then re-chosen."""
+    logprob = _lm().logprob
+    fold = stats.ascii_punct
+    left, right = line[cand.start - 1:cand.start], line[cand.end:cand.end + 1]
+    chars = list(cand.chars)
+    by_char = _gbk()[1]
+    by_lead, by_trail = _by_byte()
+    changed = False
+    for _ in range(_MAX_GAPS):
+        current = logprob(_fold_like("".join(chars), fold), left, right)
+        best_gain, best_at = _GAP_GAIN, None
+        for j in range(1, len(chars) - 1):
+            code = by_char.get(chars[j])
+            if code is None:
+                continue
+            before, after = _fold_like(chars[j - 1], fold), _fold_like(chars[j + 1], fold)
+            heads = [ch for ch in by_lead.get(code >> 8, ()) if _may_be_dropped(by_char[ch] & 0xFF)]
+            tails = by_trail.get(code & 0xFF, ())
+            pairs = [(head, tail) for head in heads for tail in tails
+                     if _resyncs(by_char[head] & 0xFF, by_char[tail] >> 8)]
+            if not pairs:
+                continue
+            head, tail = max(pairs, key=lambda p: logprob(_fold_like(p[0] + p[1], fold), before, after))
+            trial = chars[:j] + [head, tail] + chars[j + 1:]
+            # A bigram model charges every extra character its typical cost; the comparison is per
+            # character of text, so one character's worth is given back.
+            gain = logprob(_fold_like("".join(trial), fold), left, right) - current + _CHAR_COST
+            if gain > best_gain:
+                best_gain, best_at = gain, trial
+        if best_at is None:
+            break
+        chars, changed = best_at, True
+    if not changed:
+        return cand
+    code = by_char.get(chars[0])
+    if code is not None:  # the lost lead byte, chosen again now that its right neighbour is known
+        chars[0], _ = _best_char(by_trail.get(code & 0xFF, ()), left, _fold_like(chars[1], fold), stats)
+    shown = _fold_like("".join(chars), fold)
+    margin = logprob(shown, left, right) - logprob(line[cand.start:cand.end], left, right)
+    return Candidate(cand.start, cand.end, shown, margin, cand.free + 2, "".join(chars))
+
+
+def _may_be_dropped(byte: int) -> bool:
+    """Whether a pair led by `byte` can be invalid: leads of user-defined or sparse GBK rows."""
+    return byte in (0x80, 0xFF) or 0xA1 <= byte <= 0xAF or byte >= 0xF8
+
+
 def find_runs(line: str, stats: DocStats = _NO_STATS) -> list[Candidate]:
     """The best non-overlapping misaligned runs in one line, with their margins (any sign)."""
     best: list[Candidate] = []
     for match in _TRIGGER.finditer(line):
         end = match.start()
-        scored = list(_candidates_at(line, end, match.group(), stats))
+        scored = sorted(_candidates_at(line, end, match.group(), stats), key=lambda c: -c.margin)
+        scored += [_with_dropped_pairs(line, c, stats) for c in scored[:_GAP_TRIES] if c.margin > 0]
         if scored:
             best.append(max(scored, key=lambda c: c.margin))
     chosen: list[Candidate] = []

@@ -1,0 +1,404 @@
+"""M106-M107: Big5 text read as GBK, and GBK text read as Big5.
+
+Both codecs use the same double-byte shape (lead byte >= 0x81, then a trail byte), so text written
+in one and decoded with the other stays "valid" Chinese-looking characters: 中文 written in GBK
+and read as Big5 is 笢恅; 說明 written in Big5 and read as GBK is 輪ォ. The damaged characters are
+turned back into the bytes the wrong decoder read (``bytes_util.template_of``) and those bytes
+are decoded with the right codec; bytes the wrong decoder replaced (U+FFFD or ``?``) are
+searched among the values the codec structure allows (a byte the wrong decoder rejected in that
+place, one the right codec accepts), and the language model chooses.
+
+A line is decoded by a Viterbi search over its bytes in two modes: keep the character as it is,
+or re-decode the bytes; entering re-decoding costs ``SWITCH`` nats and every character costs the
+language model's surprise, so only the clauses that are damaged are re-decoded, and clean text
+next to them stays put. A re-decoded clause is repaired when it beats the text it replaces by
+the ``margin`` option (nats) and the re-encoded bytes reproduce the damage exactly under one of
+the wrong decoders. A lost byte whose value the model cannot pin down (``fill_margin``) stays
+U+FFFD in the repair and is flagged with the best guess.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from repair import lm
+from repair.mojibake.bytes_util import (
+    LOST, QMARK, common_pairs, merged_table, pair_table, template_of, wrong_decodings,
+)
+from repair.records import Change
+from repair.registry import Context, Rule, register
+
+BARRIER = -3  # a character the wrong decoder cannot have produced: re-decoding stops there
+SWITCH = 4.0  # nats to start re-decoding: a clause must explain itself better than this
+BEAM = 8  # states kept per byte position and mode
+DOUBLE_LOSS_CANDIDATES = 400  # for a pair with both bytes lost, the most common characters tried
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """One codec confusion: bytes written with `right` were decoded with `wrong`."""
+
+    right: tuple[str, ...]  # codecs of the original bytes, best reading first
+    wrong: tuple[str, ...]  # decoders that misread them
+    encoders: tuple[str, ...]  # how damaged characters go back to bytes
+    markers: str  # characters typical of the damage (the cheap prefilter)
+
+    @property
+    def right_table(self) -> dict[int, str]:
+        return merged_table(self.right)
+
+    @property
+    def wrong_valid(self) -> frozenset[int]:
+        """Pairs every wrong decoder maps: a lost byte was not the lead of one of these."""
+        return common_pairs(tuple(w for w in self.wrong if w != "gb18030"))
+
+
+@lru_cache(maxsize=None)
+def _lead_lost(confusion: Confusion, trail: int) -> tuple[tuple[int, str], ...]:
+    """(lead, char) for a pair whose lead byte was lost and whose trail byte is known."""
+    table, valid = confusion.right_table, confusion.wrong_valid
+    return tuple((lead, table[lead << 8 | trail]) for lead in range(0x81, 0xFF)
+                 if lead << 8 | trail in table and lead << 8 | trail not in valid)
+
+
+@lru_cache(maxsize=None)
+def _trail_lost(confusion: Confusion, lead: int) -> tuple[tuple[int, str], ...]:
+    """(trail, char) for a known lead byte whose trail byte was lost (a lost byte is >= 0x80)."""
+    table = confusion.right_table
+    return tuple((trail, table[lead << 8 | trail]) for trail in range(0x80, 0xFF) if lead << 8 | trail in table)
+
+
+@lru_cache(maxsize=None)
+def _both_lost(confusion: Confusion) -> tuple[tuple[int, int, str], ...]:
+    """(lead, trail, char) for pairs the wrong decoder rejects, most common characters first."""
+    table, valid = confusion.right_table, confusion.wrong_valid
+    found = [(code >> 8, code & 0xFF, ch) for code, ch in table.items()
+             if code not in valid and code & 0xFF >= 0x80 and lm.char_class(ch) == lm.HAN and lm.is_known(ch)]
+    found.sort(key=lambda item: -lm.step("", item[2]))
+    return tuple(found[:DOUBLE_LOSS_CANDIDATES])
+
+
+def _rejects(confusion: Confusion, byte: int, following: int | None) -> bool:
+    """Whether the wrong decoder fails on `byte` followed by `following` (unknown: assume it may)."""
+    if following is None or following < 0:
+        return True
+    return byte << 8 | following not in confusion.wrong_valid
+
+
+@dataclass
+class Option:
+    size: int  # bytes consumed
+    char: str
+    raw: tuple[int, ...]  # the byte values chosen (-1 where nothing explains a lost byte)
+    guessed: bool  # a lost byte's value was chosen
+
+
+def decode_options(confusion: Confusion, template: list[int], pos: int) -> list[Option]:
+    """The characters the right codec can read at `pos` of the template."""
+    item = template[pos]
+    if item == BARRIER:
+        return []
+    if 0 <= item < 0x80:
+        return [Option(1, chr(item), (item,), False)]
+    table = confusion.right_table
+    end = len(template)
+    nxt = template[pos + 1] if pos + 1 < end else BARRIER
+    after = template[pos + 2] if pos + 2 < end else None
+    options = [Option(1, "?", (0x3F,), False)] if item == QMARK else []
+    if item >= 0x80 and nxt >= 0:
+        ch = table.get(item << 8 | nxt)
+        if ch is not None:
+            options.append(Option(2, ch, (item, nxt), False))
+    elif item >= 0x80 and nxt in (LOST, QMARK):
+        options.extend(Option(2, ch, (item, trail), True) for trail, ch in _trail_lost(confusion, item)
+                       if _rejects(confusion, trail, after))
+    elif item in (LOST, QMARK) and nxt >= 0x40:
+        options.extend(Option(2, ch, (lead, nxt), True) for lead, ch in _lead_lost(confusion, nxt))
+    elif item in (LOST, QMARK) and nxt in (LOST, QMARK):
+        options.extend(Option(2, ch, (lead, trail), True) for lead, trail, ch in _both_lost(confusion)
+                       if _rejects(confusion, trail, after))
+    if item == LOST and not options:
+        options.append(Option(1, "\ufffd", (-1,), True))
+    return options
+
+
+@dataclass
+class Step:
+    start: int  # byte position
+    char: str
+    redecoded: bool
+    option: Option | None = None
+    alternatives: list[Option] = field(default_factory=list)
+
+
+def _line_template(confusion: Confusion, line: str, lost_marks: str) -> tuple[list[int], list[int]]:
+    """The template of a line and the byte position where each character starts."""
+    template: list[int] = []
+    starts: list[int] = []
+    for ch in line:
+        starts.append(len(template))
+        raw = template_of(ch, confusion.encoders, lost_marks)
+        template.extend(raw if raw else [BARRIER])
+    starts.append(len(template))
+    return template, starts
+
+
+def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str) -> list[Step]:
+    """The cheapest reading of `line`: each stretch either kept or re-decoded (see module doc)."""
+    template, starts = _line_template(confusion, line, lost_marks)
+    char_at = {pos: i for i, pos in enumerate(starts[:-1])}
+    size = len(template)
+    # states[pos]: (redecoding, last char) -> (cost, back pointer (pos, key, Step))
+    states: list[dict] = [dict() for _ in range(size + 1)]
+    states[0][False, left[-1:] or "\n"] = (0.0, None)
+    for pos in range(size):
+        current = states[pos]
+        if not current:
+            continue
+        if len(current) > 2 * BEAM:
+            current = dict(sorted(current.items(), key=lambda kv: kv[1][0])[: 2 * BEAM])
+        index = char_at.get(pos)
+        options = None
+        for (redecoding, last), (cost, _) in current.items():
+            if index is not None:
+                ch = line[index]
+                _offer(states[starts[index + 1]], (False, ch), cost - lm.step(last, ch), (pos, (redecoding, last), Step(pos, ch, False)))
+            if index is None and not redecoding:
+                continue
+            if options is None:
+                options = decode_options(confusion, template, pos)
+            extra = 0.0 if redecoding else SWITCH
+            for option in options:
+                _offer(states[pos + option.size], (True, option.char), cost + extra - lm.step(last, option.char),
+                       (pos, (redecoding, last), Step(pos, option.char, True, option, options if option.guessed else [])))
+    final = states[size]
+    key = min(final, key=lambda k: final[k][0])
+    steps: list[Step] = []
+    pos = size
+    while True:
+        _, back = states[pos][key]
+        if back is None:
+            break
+        pos, key, step = back
+        steps.append(step)
+    steps.reverse()
+    return steps
+
+
+def _offer(bucket: dict, key: tuple, cost: float, back: tuple) -> None:
+    known = bucket.get(key)
+    if known is None or cost < known[0]:
+        bucket[key] = (cost, back)
+        if len(bucket) > 4 * BEAM:
+            worst = max(bucket, key=lambda k: bucket[k][0])
+            del bucket[worst]
+
+
+@dataclass
+class Region:
+    start: int  # character offsets in the line
+    end: int
+    after: str
+    margin: float  # nats the repair gains over the damaged text, in context
+    guesses: list[tuple[int, str, float]]  # (offset in `after`, best guess, its margin) for lost bytes
+
+
+def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: str, fill_margin: float) -> Iterator[Region]:
+    """Re-decoded stretches of a line that reproduce the damage exactly, with their margins."""
+    steps = viterbi(confusion, line, left, lost_marks)
+    _, starts = _line_template(confusion, line, lost_marks)
+    char_of = {pos: i for i, pos in enumerate(starts)}
+    i = 0
+    while i < len(steps):
+        if not steps[i].redecoded:
+            i += 1
+            continue
+        j = i
+        while j < len(steps) and steps[j].redecoded:
+            j += 1
+        run = steps[i:j]
+        start = char_of[run[0].start]
+        end = char_of[steps[j].start] if j < len(steps) else len(line)
+        region = _region(confusion, line, start, end, run, steps[i - 1].char if i else left[-1:], left, right, fill_margin)
+        if region is not None:
+            yield region
+        i = j
+
+
+def _region(confusion, line, start, end, run, before_char, left, right, fill_margin) -> Region | None:
+    before = line[start:end]
+    chars = [step.char for step in run]
+    raw = [b for step in run for b in step.option.raw]
+    if -1 not in raw and before not in wrong_decodings(bytes(raw), confusion.wrong):
+        return None
+    guesses = []
+    for k, step in enumerate(run):
+        if step.option.guessed:
+            prev = chars[k - 1] if k else before_char
+            nxt = chars[k + 1] if k + 1 < len(chars) else line[end:end + 1]
+            margin = _guess_margin(step, prev, nxt)
+            if margin < fill_margin:
+                guesses.append((k, step.char, margin))
+    for k, _, _ in guesses:
+        chars[k] = "\ufffd"
+    after = "".join(chars)
+    # Trim what re-decoding left unchanged at both ends (ASCII passes through both codecs).
+    lo = 0
+    while lo < min(len(before), len(after)) and before[lo] == after[lo]:
+        lo += 1
+    hi = 0
+    while hi < min(len(before), len(after)) - lo and before[-1 - hi] == after[-1 - hi]:
+        hi += 1
+    if before[lo:len(before) - hi] == after[lo:len(after) - hi]:
+        return None
+    context_left = left + line[:start + lo]
+    context_right = line[end - hi:] + right
+    core_before, core_after = before[lo:len(before) - hi], after[lo:len(after) - hi]
+    margin = lm.compare(core_after, core_before, context_left[-1:], context_right[:1])
+    guesses = [(k - lo, ch, m) for k, ch, m in guesses]
+    return Region(start + lo, end - hi, core_after, margin, guesses)
+
+
+def _guess_margin(step: Step, prev: str, nxt: str) -> float:
+    """How much better the chosen value of a lost byte is than the next best, given neighbours."""
+    def score(ch: str) -> float:
+        return lm.step(prev, ch) + (lm.step(ch, nxt) if nxt else 0.0)
+
+    mine = score(step.char)
+    others = [score(o.char) for o in step.alternatives if o.size == step.option.size and o.char != step.char]
+    return mine - max(others) if others else float("inf")
+
+
+class _ConfusionRule(Rule):
+    confusion: Confusion
+    options = {
+        "margin": lm.CLEAR_MARGIN,  # nats a re-decoded clause must gain to be repaired
+        "doc_margin": 2.0,  # ... once the document shows `doc_evidence` clear repairs
+        "doc_evidence": 2,
+        "fill_margin": 2.0,  # a lost byte's best value must beat the next by this, else U+FFFD
+        "report_margin": 2.0,  # weaker candidates are reported, not applied
+    }
+
+    @property
+    def _marker_re(self) -> re.Pattern[str]:
+        return _marker_pattern(self.confusion.markers)
+
+    def find(self, text: str, ctx: Context) -> Iterable[Change]:
+        marker = self._marker_re
+        if not marker.search(text):
+            return []
+        opts = ctx.options(self)
+        lines = text.split("\n")
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line) + 1)
+        found = {n: self._line_regions(lines, n, opts) for n, line in enumerate(lines) if marker.search(line)}
+        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"])
+        if strong >= opts["doc_evidence"]:
+            # The document is damaged: short lines without marker characters (a two-character
+            # heading) are checked too, and a smaller margin suffices.
+            for n, line in enumerate(lines):
+                if n not in found and not line.isascii():
+                    found[n] = self._line_regions(lines, n, opts)
+        margin = opts["doc_margin"] if strong >= opts["doc_evidence"] else opts["margin"]
+        changes: list[Change] = []
+        for n in sorted(found):
+            for region in found[n]:
+                changes.extend(self._records(text, offsets[n], region, margin, opts))
+        return changes
+
+    def _line_regions(self, lines: list[str], n: int, opts: dict) -> list[Region]:
+        left = "\n" if n else ""
+        right = "\n" if n + 1 < len(lines) else ""
+        return list(regions(self.confusion, lines[n], left, right, "\ufffd?", opts["fill_margin"]))
+
+    def _records(self, text: str, offset: int, region: Region, margin: float, opts: dict) -> Iterator[Change]:
+        start, end = offset + region.start, offset + region.end
+        if region.margin >= margin:
+            note = f"re-decoded ({region.margin:.0f} nats better)"
+            yield self.fix(text, start, end, region.after, 0.95, f"{self.summary}: {note}")
+            for k, guess, margin in region.guesses:
+                yield self.flag(text, start, end, 0.5,
+                                f"lost byte at character {k + 1} of the repair; best guess {guess!r} ({margin:.1f} nats ahead)")
+        elif region.margin >= opts["report_margin"]:
+            yield Change(self.code, self.name, start, end, text[start:end], region.after, 0.5,
+                         f"{self.summary}: possible, {region.margin:.1f} nats better")
+
+
+@lru_cache(maxsize=None)
+def _marker_pattern(markers: str) -> re.Pattern[str]:
+    return re.compile("[" + re.escape(markers) + "]")
+
+
+@lru_cache(maxsize=None)
+def _row_chars(codec: str, leads: tuple[int, ...], trails: range) -> str:
+    table = pair_table(codec)
+    return "".join(sorted({table[lead << 8 | t] for lead in leads for t in trails if lead << 8 | t in table}))
+
+
+def _gbk_symbol_rows() -> str:
+    """Kana, Greek, Cyrillic, pinyin letters, bopomofo and box drawing: GBK rows A4-A9, where Big5's
+    commonest characters (中不之 ...) land; plus lost-byte marks and user-defined characters."""
+    return _row_chars("gbk", tuple(range(0xA4, 0xAA)), range(0xA1, 0xFF)) + "\ufffd" + _PUA_SAMPLE
+
+
+def _big5_symbol_rows() -> str:
+    """Big5 symbols, Greek and bopomofo (rows A1-A3, trail >= A1), where GBK's punctuation lands."""
+    return _row_chars("big5", (0xA1, 0xA2, 0xA3), range(0xA1, 0xFF)) + "\ufffd"
+
+
+# GB18030 shows Big5's codes in GBK's user-defined areas as private-use characters (U+E000-E765).
+_PUA_SAMPLE = "".join(chr(c) for c in range(0xE000, 0xE766))
+
+
+class _LazyConfusion:
+    """Builds the confusion (and its marker set, which needs the codec tables) on first use."""
+
+    def __init__(self, factory):
+        self._factory = factory
+
+    def __get__(self, obj, owner) -> Confusion:
+        value = self._factory()
+        setattr(owner, "confusion", value)
+        return value
+
+
+@register
+class Big5ReadAsGbk(_ConfusionRule):
+    """Big5 (or cp950) bytes decoded as GBK, GB18030 or code page 936.
+
+    Big5's commonest characters land on GBK's kana, Greek, Cyrillic and bopomofo rows, and on its
+    user-defined areas (U+FFFD, ``?`` or private-use characters, or nothing at all for a Windows
+    decoder), so the damage reads like ``いゅ man も�U�董p购`` for ``中文 man 手冊頁計劃``.
+    The characters go back to their GBK bytes and are decoded as Big5; lost lead bytes are
+    searched (their trail byte is still there as an ASCII letter after the U+FFFD) and the
+    language model chooses. Only clauses that come out clearly better are repaired.
+    """
+
+    code = "M106"
+    name = "big5-read-as-gbk"
+    summary = "Big5 text decoded as GBK"
+    example = ("いゅ man も�U", "中文 man 手冊")
+    confusion = _LazyConfusion(lambda: Confusion(
+        right=("cp950", "big5"), wrong=("gbk", "gb18030"), encoders=("gbk", "gb18030"), markers=_gbk_symbol_rows()))
+
+
+@register
+class GbkReadAsBig5(_ConfusionRule):
+    """GBK (or GB2312) bytes decoded as Big5 or cp950.
+
+    GBK's punctuation lands on Big5's symbol and bopomofo rows (，。“” become ㄛ﹝※§) and its
+    characters on unrelated traditional ones, so ``哀公问：“弟子孰为好学？”`` reads
+    ``飢鼠恀ㄩ※萊赽抔峈疑悝ˋ§``. The characters go back to their Big5 bytes and are decoded as
+    GBK; bytes Big5 has no place for (lost as U+FFFD or ``?``) are searched and the language model
+    chooses. Only clauses that come out clearly better are repaired.
+    """
+
+    code = "M107"
+    name = "gbk-read-as-big5"
+    summary = "GBK text decoded as Big5"
+    example = ("飢鼠恀ㄩ※萊赽抔峈疑悝ˋ§", "哀公问：“弟子孰为好学？”")
+    confusion = _LazyConfusion(lambda: Confusion(
+        right=("gbk",), wrong=("big5", "cp950"), encoders=("cp950", "big5"), markers=_big5_symbol_rows()))
