@@ -48,6 +48,8 @@ INFO_KEY = "pinyin_annotation"
 # so the last pass can flag them again.
 LOST_KEY = "lost_characters"
 ANCHOR_CHARS = 4
+# Encodings whose double-byte characters can leave an ASCII second byte behind.
+LEGACY_CODECS = ("gbk", "big5")
 
 
 def syllable(text: str) -> tuple[str, int] | None:
@@ -108,14 +110,32 @@ def readings(char: str) -> frozenset[tuple[str, int]]:
     return frozenset(found)
 
 
-def is_reading(char: str, spelled: str) -> bool:
+def is_reading(char: str, spelled: str, any_tone: bool = False) -> bool:
     """Whether the syllable `spelled` (tone marks, tone numbers, v or ü) is a reading of `char`.
-    A toneless syllable is the neutral tone, which any reading can take (個 ge, 麼 me)."""
+    A toneless syllable is the neutral tone, which any reading can take (個 ge, 麼 me); with
+    `any_tone`, any tone of a reading counts (the converter may tone a phrase differently from
+    pypinyin's table: 揹 is bēi there, bèi in 背包)."""
     parsed = syllable(spelled)
     if parsed is None:
         return False
     base, tone = parsed
-    return any(base == b and (tone == t or tone == 0) for b, t in readings(char))
+    return any(base == b and (tone == t or tone == 0 or any_tone) for b, t in readings(char))
+
+
+@lru_cache(maxsize=1024)
+def trail_byte_candidates(byte: str, spelled: str) -> tuple[str, ...]:
+    """Characters whose second byte in GBK or Big5 is `byte` and that `spelled` reads: what a
+    stray ASCII byte followed by converter pinyin stood for (`^(qū)`: 區 is GBK 85 5E)."""
+    found = set()
+    for codec in LEGACY_CODECS:
+        for lead in range(0x81, 0xFF):
+            try:
+                char = bytes((lead, ord(byte))).decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if len(char) == 1 and is_reading(char, spelled):
+                found.add(char)
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
@@ -202,21 +222,23 @@ class PinyinAnnotation(Rule):
       arbitrary characters and words (`银行(yínháng)`, `见(xiàn)`), so its share is near 0 in
       simplified text and about the share of traditional-only characters (20-40%) in traditional
       text;
-    * `min-density` (0.1): at least this share of the document's traditional-only characters
-      carry an annotation. The converter annotates 30-60% of them; a traditional text with a
-      handful of glossed characters stays.
+    * `min-density` (0.02): at least this share of the document's traditional-only characters
+      carry an annotation. Seen converters annotate 30-60% of them (some annotate far fewer); a
+      long traditional text with a handful of glosses on such characters stays, whose share
+      alone could be 1 by chance.
 
     Chapter numbers `(一)`, real parentheticals `(縣域)` and English in parentheses are never
     touched: only pinyin syllables are. Annotations on characters t2s leaves alone (著, 瞭) are
-    removed with confidence 0.9, the others with 0.97. The verdict and its measurements appear in
-    the report as `pinyin_annotation`.
+    removed with confidence 0.9, and so are syllables that read the character in another tone; the
+    others with 0.97. The verdict and its measurements appear in the report as
+    `pinyin_annotation`.
     """
 
     code = "A101"
     name = "pinyin-annotation"
     summary = "Pinyin a simplified->traditional converter left after changed characters"
     example = ("大洼區(qū)政府", "大洼區政府")
-    options = {"min-annotations": 3, "min-converted-share": 0.9, "min-density": 0.1}
+    options = {"min-annotations": 3, "min-converted-share": 0.9, "min-density": 0.02}
 
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
         if not carries_signature(text, ctx):
@@ -226,8 +248,9 @@ class PinyinAnnotation(Rule):
         converted = traditional_chars()
         for match in _ANNOTATION.finditer(text):
             char, body = match["char"], match["body"]
-            if is_reading(char, body):
-                confidence = 0.97 if char in converted else 0.9
+            if is_reading(char, body, any_tone=True):
+                exact = char in converted and is_reading(char, body)
+                confidence = 0.97 if exact else 0.9
                 yield self.fix(text, match.start("group"), match.end("group"), "", confidence,
                                f"converter pinyin ({body}) after {char}")
 
@@ -241,14 +264,16 @@ class OrphanPinyin(Rule):
     (納入區級). A `?` followed by a pinyin syllable and `)` is the trace of a lost character and
     its `(`; a pinyin annotation after a lone ASCII character (`^(qū)`, `W(wǎng)`) is the annotation
     of a character misread as that byte. The mojibake rules (M1xx) run first and repair such spans
-    where the byte arithmetic allows; what is left here loses the orphan pinyin, and the `?` or the
-    stray byte is flagged with the reading of the lost character.
+    where the byte arithmetic allows. What is left here loses the orphan pinyin and the `?` is
+    flagged; a stray byte becomes the character when exactly one GBK or Big5 character has it as
+    its second byte and is read as annotated (`^(qū)` -> 區, `W(wǎng)` -> 網), and is flagged with
+    the candidates otherwise.
     """
 
     code = "A102"
     name = "orphan-pinyin"
     summary = "Pinyin left behind by a character lost to mojibake"
-    example = ("勇?lián)?dāng)轉作風", "勇??轉作風")
+    example = ("納入?yún)^(qū)級", "納入?區級")
 
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
         if not carries_signature(text, ctx):
@@ -260,15 +285,22 @@ class OrphanPinyin(Rule):
             if syllable(body) is not None:
                 lost = match.start()
                 fixes.append(self.fix(text, lost + 1, match.end(), "", 0.95, f"pinyin ({body}) of a lost character"))
-                flags.append(self.flag(text, lost, lost + 1, 0.95, f"a character read {body} was lost here"))
+                flags.append(self.flag(text, lost, lost + 1, 0.95,
+                                       f"a character was lost here (the converter had annotated it {body})"))
         for match in _STRAY.finditer(text):
-            body = match["body"]
-            if syllable(body) is not None and _has_tone(body):
-                byte = match["byte"]
-                fixes.append(self.fix(text, match.start("group"), match.end("group"), "", 0.95,
-                                      f"pinyin ({body}) of a character misread as {byte!r}"))
-                flags.append(self.flag(text, match.start("byte"), match.end("byte"), 0.9,
-                                       f"{byte!r} stands for a lost character read {body}"))
+            body, byte = match["body"], match["byte"]
+            if syllable(body) is None or not _has_tone(body):
+                continue
+            found = trail_byte_candidates(byte, body)
+            if len(found) == 1:
+                fixes.append(self.fix(text, match.start(), match.end(), found[0], 0.9,
+                                      f"{byte!r} is the second byte of {found[0]} (read {body}) in a legacy encoding"))
+                continue
+            fixes.append(self.fix(text, match.start("group"), match.end("group"), "", 0.95,
+                                  f"pinyin ({body}) of a character misread as {byte!r}"))
+            hint = f" (candidates: {''.join(found)})" if found else ""
+            flags.append(self.flag(text, match.start("byte"), match.end("byte"), 0.9,
+                                   f"{byte!r} stands for a lost character read {body}{hint}"))
         remembered = ctx.info.get(LOST_KEY, [])
         yield from fixes
         yield from flags
@@ -302,19 +334,18 @@ def _normalise(text: str) -> str:
 
 def _anchors(text: str, fixes: list[Change], flags: list[Change]) -> Iterator[dict[str, Any]]:
     """Each flag's character with a few neighbours, in the text as it reads once `fixes` are applied."""
-    pieces, cursor, shift, moved = [], 0, 0, {}
+    pieces, cursor, moved = [], 0, {}
     flag_starts = sorted(c.start for c in flags)
-    for fix in sorted(fixes, key=lambda c: c.start):
+    for fix in sorted(fixes, key=lambda c: c.start) + [None]:
+        upto = fix.start if fix is not None else len(text)
+        written = sum(map(len, pieces))
         for start in flag_starts:
-            if cursor <= start < fix.start:
-                moved[start] = start - shift
-        pieces.append(text[cursor : fix.start])
-        shift += fix.end - fix.start
-        cursor = fix.end
-    for start in flag_starts:
-        if start >= cursor:
-            moved[start] = start - shift
-    pieces.append(text[cursor:])
+            if cursor <= start < upto:
+                moved[start] = written + start - cursor
+        pieces.append(text[cursor:upto])
+        if fix is not None:
+            pieces.append(fix.after or "")
+            cursor = fix.end
     repaired = "".join(pieces)
     for flag in sorted(flags, key=lambda c: c.start):
         at = moved[flag.start]

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,13 @@ WEAK_CONFIDENCE = 0.92
 FILLER_MAX_CHARS = 16  # an unmatched line this short may sit between boilerplate lines
 FILLER_MAX_RUN = 2  # ... at most this many in a row
 EVIDENCE = ("strong", "weak")
-WHERE = ("edge", "anywhere", "title")
+WHERE = ("edge", "header", "footer", "anywhere", "title")
+# Which patterns may make a line part of a block in each zone of the document.
+_ZONES = {
+    "header": ("edge", "header", "anywhere"),
+    "footer": ("edge", "footer", "anywhere"),
+    "inside": ("edge", "header", "footer", "anywhere"),  # around a post boundary in a thread
+}
 
 _FILE_KEYS = {"code", "name", "summary", "description", "example", "default", "max-length", "extend", "pattern"}
 _PATTERN_KEYS = {
@@ -41,10 +45,8 @@ _PATTERN_KEYS = {
 
 
 def rules_dir() -> Path:
-    """The built-in rule files (shipped with the package)."""
-    import repair
-
-    return Path(repair.__file__).parent.parent / "rules"
+    """The built-in rule files: repair/_rules links to the top-level rules/ and ships in the wheel."""
+    return Path(__file__).parent / "_rules"
 
 
 # --- Hanzi variants: one pattern matches simplified, traditional and variant forms -----------
@@ -227,6 +229,10 @@ def _parse_pattern(where: str, table: dict[str, Any], code: str, source: str, ma
         re.compile(regex)
     except re.error as exc:
         raise RuleError(f"{where}: bad regex: {exc}") from exc
+    try:  # patterns run combined into one regex
+        re.compile(f"(?:{regex})|(?:{regex})")
+    except re.error as exc:
+        raise RuleError(f"{where}: regex cannot be combined with others ({exc}): use scoped flags (?i:...) and no named groups") from exc
     evidence = _typed(where, table, "evidence", str, "strong")
     place = _typed(where, table, "where", str, "edge")
     if evidence not in EVIDENCE:
@@ -273,25 +279,35 @@ class _Compiled:
     def __init__(self, patterns: list[Pattern]) -> None:
         lines = [p for p in patterns if p.where != "title"]
         # strong patterns first, so a line matching both kinds counts as strong evidence
-        self.lines = [(p, re.compile(fold(p.regex))) for p in sorted(lines, key=lambda p: not p.strong)]
-        self.titles = [(p, re.compile(fold(p.regex))) for p in patterns if p.where == "title"]
+        self.lines = [(p, compile_pattern(p)) for p in sorted(lines, key=lambda p: not p.strong)]
+        self.titles = [(p, compile_pattern(p)) for p in patterns if p.where == "title"]
         self.any_line = _union([r.pattern for _, r in self.lines])
         self.longest = max((p.max_length for p in lines), default=0)
         anywhere = [expand_variants(p.regex) for p in lines if p.where == "anywhere" and p.strong]
         self.anywhere = _union(anywhere, re.MULTILINE) if anywhere else None
+        # "\n" in front gives the regex engine a literal to skip ahead to: one try per line, not per character
+        self.anywhere_after_newline = re.compile(f"\\n(?:{self.anywhere.pattern})", re.MULTILINE) if self.anywhere else None
         for pattern, regex in self.lines + self.titles:
-            _check_examples(pattern, regex)
+            check_examples(pattern, regex)
 
-    def match(self, line: str) -> Pattern | None:
+    def match(self, line: str, zone: str) -> Pattern | None:
         if len(line) > self.longest + 40:  # cheap bound before folding (annotations lengthen a line)
             return None
         words = _words(line)
-        if not words or len(words) > self.longest or (self.any_line and not self.any_line.search(words)):
+        if not words or len(words) > self.longest or not self.any_line.search(words):
             return None
+        allowed = _ZONES[zone]
         for pattern, regex in self.lines:
-            if len(words) <= pattern.max_length and regex.search(words):
+            if pattern.where in allowed and len(words) <= pattern.max_length and regex.search(words):
                 return pattern
         return None
+
+    def anywhere_lines(self, text: str) -> list[int]:
+        """Starts of the lines where an `anywhere` pattern may match (unfolded text, all variants)."""
+        if self.anywhere is None:
+            return []
+        found = [0] if self.anywhere.match(text) else []
+        return found + [hit.start() + 1 for hit in self.anywhere_after_newline.finditer(text)]
 
     def title_marker(self, line: str) -> tuple[Pattern, int, int] | None:
         indent = len(line) - len(line.lstrip())
@@ -303,15 +319,18 @@ class _Compiled:
         return None
 
 
-def _union(regexes: list[str], flags: int = 0) -> re.Pattern[str] | None:
+def _union(regexes: list[str], flags: int = 0) -> re.Pattern[str]:
     """One regex that any of the patterns matches: a cheap first test."""
-    try:
-        return re.compile("|".join(f"(?:{r})" for r in regexes), flags)
-    except re.error:  # e.g. a user pattern with global inline flags: test the patterns one by one
-        return None
+    return re.compile("|".join(f"(?:{r})" for r in regexes), flags)
 
 
-def _check_examples(pattern: Pattern, regex: re.Pattern[str]) -> None:
+def compile_pattern(pattern: Pattern) -> re.Pattern[str]:
+    """The pattern as it runs: over lines folded to simplified Hanzi."""
+    return re.compile(fold(pattern.regex))
+
+
+def check_examples(pattern: Pattern, regex: re.Pattern[str]) -> None:
+    """Every example must match and no near-miss may; the error names the file and the pattern."""
     for example in pattern.examples:
         words = _words(example)
         if len(words) > pattern.max_length or not regex.search(words):
@@ -340,142 +359,159 @@ class Analysis:
 
 
 class _Lines:
-    """The lines of one text, classified lazily (most documents need only a few at each end)."""
+    """The lines of one text, found and classified lazily: most documents need only a few lines
+    at each end, so the text is never split. A line is known by the offset it starts at."""
 
     def __init__(self, text: str, compiled: _Compiled) -> None:
         self.text = text
-        self.lines = text.split("\n")
-        self.starts = [0, *accumulate(len(line) + 1 for line in self.lines)]
         self.compiled = compiled
-        self._kinds: dict[int, tuple[str, LineMatch | None]] = {}
+        self._kinds: dict[tuple[int, str], tuple[str, LineMatch | None]] = {}
+        self.first = 0 if text else None
+        body_end = len(text) - 1 if text.endswith("\n") else len(text)  # no line after a final newline
+        self.last = text.rfind("\n", 0, body_end) + 1 if text else None
 
-    def __len__(self) -> int:
-        return len(self.lines)
+    def end(self, start: int) -> int:
+        found = self.text.find("\n", start)
+        return len(self.text) if found < 0 else found
 
-    def kind(self, i: int) -> tuple[str, LineMatch | None]:
-        """("match", m), ("blank", None), ("filler", None) or ("content", None)."""
-        known = self._kinds.get(i)
+    def line(self, start: int) -> str:
+        return self.text[start : self.end(start)]
+
+    def step(self, start: int, forward: bool) -> int | None:
+        """The start of the next (or previous) line, None past either end."""
+        if forward:
+            return self.end(start) + 1 if start != self.last else None
+        return self.text.rfind("\n", 0, start - 1) + 1 if start else None
+
+    def span(self, start: int) -> tuple[int, int]:
+        """The line with its newline."""
+        return start, min(self.end(start) + 1, len(self.text))
+
+    def kind(self, start: int, zone: str) -> tuple[str, LineMatch | None]:
+        """("match", m), ("blank", None), ("filler", None) or ("content", None), for a block in `zone`."""
+        known = self._kinds.get((start, zone))
         if known is None:
-            known = self._kinds[i] = self._classify(i)
+            known = self._kinds[start, zone] = self._classify(start, zone)
         return known
 
-    def _classify(self, i: int) -> tuple[str, LineMatch | None]:
-        line = self.lines[i].strip()
+    def _classify(self, start: int, zone: str) -> tuple[str, LineMatch | None]:
+        line = self.line(start).strip()
         if not line:
             return "blank", None
-        pattern = self.compiled.match(line)
+        pattern = self.compiled.match(line, zone)
         if pattern is not None:
             return "match", LineMatch(pattern)
         if len(line) > FILLER_MAX_CHARS:
             return "content", None
-        if i + 1 < len(self.lines):
-            below, match = self.kind(i + 1)
-            if below == "match" and match and match.pattern.takes_line_before and not match.owned:
+        below = self.step(start, forward=True)
+        if below is not None:
+            kind, match = self.kind(below, zone)
+            if kind == "match" and match.pattern.takes_line_before and not match.owned:
                 return "match", LineMatch(match.pattern, owned=True)
         return "filler", None
 
-    def span(self, i: int) -> tuple[int, int]:
-        """Line i with its newline."""
-        return self.starts[i], min(self.starts[i + 1], len(self.text))
 
-
-def _grow(lines: _Lines, start: int, step: int, fillers: bool) -> tuple[int | None, bool]:
+def _grow(lines: _Lines, start: int, forward: bool, zone: str) -> tuple[int | None, bool]:
     """Walk from `start` while lines are boilerplate; return the last matched line and whether any was strong."""
     last: int | None = None
     strong = False
     pending = 0
-    i = start
-    while 0 <= i < len(lines):
-        kind, match = lines.kind(i)
+    at: int | None = start
+    while at is not None:
+        kind, match = lines.kind(at, zone)
         if kind == "match":
-            last, pending = i, 0
+            last, pending = at, 0
             strong = strong or match.strong
-        elif kind == "filler" and fillers and last is not None and pending < FILLER_MAX_RUN:
+        elif kind == "filler" and zone != "inside" and last is not None and pending < FILLER_MAX_RUN:
             pending += 1
         elif kind != "blank":
             break
-        i += step
+        at = lines.step(at, forward)
     return last, strong
 
 
-def _blocks(lines: _Lines) -> list[tuple[int, int]]:
-    """Line ranges (inclusive) of the header, footer and post-boundary blocks."""
-    found: list[tuple[int, int]] = []
-    if not lines.lines:
+def _blocks(lines: _Lines) -> list[tuple[int, int, str]]:
+    """First and last line (start offsets) and zone of the header, footer and post-boundary blocks."""
+    found: list[tuple[int, int, str]] = []
+    if lines.first is None:
         return found
-    last = len(lines) - 1
-    if last > 0 and not lines.lines[last]:  # the empty string after a final newline is not a line
-        last -= 1
-    end, strong = _grow(lines, 0, 1, fillers=True)
+    end, strong = _grow(lines, lines.first, True, "header")
     if end is not None and strong:
-        found.append((0, end))
-    begin, strong = _grow(lines, last, -1, fillers=True)
+        found.append((lines.first, end, "header"))
+    begin, strong = _grow(lines, lines.last, False, "footer")
     if begin is not None and strong:
-        found.append((begin, last))
-    if lines.compiled.anywhere is not None:
-        for hit in lines.compiled.anywhere.finditer(lines.text):
-            i = bisect_right(lines.starts, hit.start()) - 1
-            kind, match = lines.kind(i)
-            if kind != "match" or not match.strong or any(a <= i <= b for a, b in found):
+        found.append((begin, lines.last, "footer"))
+    for start in lines.compiled.anywhere_lines(lines.text):
+        kind, match = lines.kind(start, "inside")
+        if kind != "match" or not match.strong or any(a <= start <= b for a, b, _ in found):
+            continue
+        first, _ = _grow(lines, start, False, "inside")
+        final, _ = _grow(lines, start, True, "inside")
+        found.append((first, final, "inside"))
+    return _without_overlaps(lines, found)
+
+
+def _without_overlaps(lines: _Lines, blocks: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    kept: list[tuple[int, int, str]] = []
+    for first, last, zone in sorted(blocks):
+        if kept and first <= kept[-1][1]:
+            first = lines.step(kept[-1][1], True)
+            if first is None or first > last:
                 continue
-            first, _ = _grow(lines, i, -1, fillers=False)
-            final, _ = _grow(lines, i, 1, fillers=False)
-            found.append((first, final))
-    return _merge(found)
+        kept.append((first, last, zone))
+    return kept
 
 
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if merged and a <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
-
-
-def _trim_blank_edges(lines: _Lines, a: int, b: int) -> tuple[int, int]:
-    while a < b and lines.kind(a)[0] == "blank":
-        a += 1
-    while b > a and lines.kind(b)[0] == "blank":
-        b -= 1
-    return a, b
+def _block_lines(lines: _Lines, first: int, last: int) -> list[int]:
+    """The lines of a block, without blank lines at its edges."""
+    found: list[int] = []
+    at: int | None = first
+    while at is not None and at <= last:
+        found.append(at)
+        at = lines.step(at, True)
+    while found and not lines.line(found[0]).strip():
+        found.pop(0)
+    while found and not lines.line(found[-1]).strip():
+        found.pop()
+    return found
 
 
 def analyse(text: str, compiled: _Compiled, selected: frozenset[str], max_share: float) -> Analysis:
     """Find every removal the selected boilerplate rules would make in `text`."""
     lines = _Lines(text, compiled)
     result = Analysis()
-    header_end = -1
-    for a, b in _blocks(lines):
-        a, b = _trim_blank_edges(lines, a, b)
-        if a == 0:
-            header_end = b
-        result.blocks.append((lines.span(a)[0], lines.span(b)[1]))
-        result.removals.extend(_block_removals(lines, a, b, selected))
-    title = _title_removal(lines, header_end + 1, selected)
-    if title is not None:
-        result.removals.append(title)
+    title: int | None = lines.first
+    for first, last, zone in _blocks(lines):
+        block = _block_lines(lines, first, last)
+        if not block:
+            continue
+        if zone == "header":
+            title = lines.step(block[-1], True)
+        result.blocks.append((block[0], lines.span(block[-1])[1]))
+        result.removals.extend(_block_removals(lines, block, zone, selected))
+    marker = _title_removal(lines, title, selected)
+    if marker is not None:
+        result.removals.append(marker)
     result.removed_chars = sum(r.end - r.start for r in result.removals)
     if text and result.removed_chars > max_share * len(text):
         result.oversized = True
     return result
 
 
-def _block_removals(lines: _Lines, a: int, b: int, selected: frozenset[str]) -> list[Removal]:
+def _block_removals(lines: _Lines, block: list[int], zone: str, selected: frozenset[str]) -> list[Removal]:
     """One removal per run of lines of the same rule; weak, owned, filler and blank lines go to
     the rule with the most strong lines in the block."""
-    matches = [lines.kind(i)[1] for i in range(a, b + 1)]
+    matches = [lines.kind(at, zone)[1] for at in block]
     strong_codes = Counter(m.pattern.code for m in matches if m is not None and m.strong)
     if not strong_codes:
         return []
     dominant = min(strong_codes, key=lambda c: (-strong_codes[c], c))
     removals: list[Removal] = []
-    for i, match in zip(range(a, b + 1), matches):
+    for at, match in zip(block, matches):
         code = match.pattern.code if match is not None and match.strong else dominant
         if code not in selected:
             continue
-        start, end = lines.span(i)
+        start, end = lines.span(at)
         if match is not None:
             confidence = STRONG_CONFIDENCE if match.strong else WEAK_CONFIDENCE
             message = f"{match.pattern.id}: {match.pattern.description}"
@@ -493,20 +529,19 @@ def _block_removals(lines: _Lines, a: int, b: int, selected: frozenset[str]) -> 
     return removals
 
 
-def _title_removal(lines: _Lines, first: int, selected: frozenset[str]) -> Removal | None:
-    """A decorative marker on the first line after the header."""
+def _title_removal(lines: _Lines, at: int | None, selected: frozenset[str]) -> Removal | None:
+    """A decorative marker on the first non-blank line after the header."""
     if not lines.compiled.titles:
         return None
-    while first < len(lines) and not lines.lines[first].strip():
-        first += 1
-    if first >= len(lines):
+    while at is not None and not lines.line(at).strip():
+        at = lines.step(at, True)
+    if at is None:
         return None
-    found = lines.compiled.title_marker(lines.lines[first])
+    found = lines.compiled.title_marker(lines.line(at))
     if found is None or found[0].code not in selected:
         return None
     pattern, start, end = found
-    base = lines.starts[first]
-    return Removal(pattern.code, base + start, base + end, "", STRONG_CONFIDENCE, f"{pattern.id}: {pattern.description}")
+    return Removal(pattern.code, at + start, at + end, "", STRONG_CONFIDENCE, f"{pattern.id}: {pattern.description}")
 
 
 # --- Rules ---------------------------------------------------------------------------------
@@ -534,19 +569,24 @@ class RuleSet:
                     raise RuleError(f"{pattern.label}: id already used by rule {pattern.code}")
             patterns.extend(rule_file.patterns)
         self.patterns = patterns
+        self._compiled: _Compiled | None = None
+        self._selected: dict[Config, frozenset[str]] = {}  # which of these rules each config runs
 
-    @property
     def compiled(self) -> _Compiled:
-        # compiled on first use: the Hanzi fold table costs ~40 ms, not paid by `repair --help`
-        if "_compiled" not in self.__dict__:
-            self.__dict__["_compiled"] = _Compiled(self.patterns)
-        return self.__dict__["_compiled"]
+        # compiled on first use: the Hanzi fold table costs ~40 ms, which runs without B rules skip
+        if self._compiled is None:
+            self._compiled = _Compiled(self.patterns)
+        return self._compiled
 
     def analysis(self, text: str, ctx: Context) -> Analysis:
-        selected = frozenset(code for code, rule in self.rules.items() if ctx.config.is_selected(rule))
+        selected = self._selected.get(ctx.config)
+        if selected is None:
+            selected = self._selected[ctx.config] = frozenset(
+                code for code, rule in self.rules.items() if ctx.config.is_selected(rule)
+            )
         share = max_share(ctx.config)
-        key = f"boilerplate:{id(self)}:{sorted(selected)}:{share}"
-        return ctx.memo(key, text, lambda t: analyse(t, self.compiled, selected, share))
+        key = f"boilerplate:{id(self)}:{hash(selected)}:{share}"
+        return ctx.memo(key, text, lambda t: analyse(t, self.compiled(), selected, share))
 
 
 class PatternRule(Rule):
@@ -587,7 +627,10 @@ def builtin_rule_files() -> list[Path]:
 def ruleset_for(extend_rules: tuple[str, ...]) -> RuleSet:
     files = [parse_rule_file(p) for p in builtin_rule_files()]
     files += [parse_rule_file(Path(p)) for p in extend_rules]
-    return RuleSet(files)
+    ruleset = RuleSet(files)
+    if extend_rules:  # a user's file is checked against its examples now, not at the first document
+        ruleset.compiled()
+    return ruleset
 
 
 @register_loader

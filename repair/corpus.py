@@ -40,7 +40,7 @@ def line_hash(normalised: str) -> int:
 def document_lines(text: str) -> dict[int, str]:
     """Hash -> first line with that normal form, for the distinct non-empty normal forms of `text`."""
     found: dict[int, str] = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         normal = normalise_line(line)
         if normal:
             found.setdefault(line_hash(normal), line.strip())
@@ -134,11 +134,12 @@ class RepeatedLine(Rule):
         min_files = ctx.options(self)["min-files"]
         spans: list[tuple[int, int, int]] = []
         start = 0
-        for line in text.splitlines(keepends=True):
+        for line in text.split("\n"):
+            end = min(start + len(line) + 1, len(text))  # with its newline
             files = evidence.files_with(line)
             if files >= min_files:
-                spans.append((start, start + len(line), files))
-            start += len(line)
+                spans.append((start, end, files))
+            start = end
         removed = sum(end - begin for begin, end, _ in spans)
         oversized = removed > max_share(ctx.config) * len(text)
         for begin, end, files in spans:

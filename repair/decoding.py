@@ -154,7 +154,13 @@ def _looks_binary(data: bytes) -> bool:
 def _decode_legacy(data: bytes) -> Decoded:
     lines = data.splitlines(keepends=True)
     utf8_lines = [_try(line, "utf-8") for line in lines]
-    foreign = [line for line, text in zip(lines, utf8_lines) if text is None]
+    near_utf8 = [_damaged_utf8(line) if text is None else None for line, text in zip(lines, utf8_lines)]
+    foreign = [line for line, text, near in zip(lines, utf8_lines, near_utf8) if text is None and near is None]
+    if not foreign:  # UTF-8 throughout, a few bytes damaged: only those become U+FFFD
+        text = "".join(t if t is not None else n for t, n in zip(utf8_lines, near_utf8))
+        return _finish(text, "utf-8", "UTF-8 with undecodable bytes", [], damaged=True)
+    if any(near_utf8):  # decode them as UTF-8, not as the legacy codec the other lines use
+        utf8_lines = [t if t is not None else n for t, n in zip(utf8_lines, near_utf8)]
     encoding, reason = _choose_legacy(b"".join(foreign))
     has_utf8_text = any(text is not None and not text.isascii() for text in utf8_lines)
     if not has_utf8_text:
@@ -166,6 +172,16 @@ def _decode_legacy(data: bytes) -> Decoded:
     pieces, damaged = _decode_lines(lines, utf8_lines, encoding)
     changes = _record_switches(utf8_lines, pieces, encoding)
     return _finish("".join(pieces), f"utf-8+{encoding}", f"mixed: UTF-8 and {encoding} ({reason})", changes, damaged)
+
+
+def _damaged_utf8(line: bytes) -> str | None:
+    """`line` decoded as UTF-8 if it is UTF-8 with a few bad bytes, else None. UTF-8 resynchronises
+    after a bad byte, so damaged UTF-8 keeps most of its characters; a GBK or Big5 line read as
+    UTF-8 fails on nearly every character."""
+    text = line.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(text) - bad - len(text.encode("ascii", errors="ignore"))
+    return text if bad and good >= 4 * bad else None
 
 
 def _finish(text: str, encoding: str, reason: str, changes: list[Change], damaged: bool) -> Decoded:
@@ -259,18 +275,54 @@ def _flag_replacements(text: str, why: str) -> list[Change]:
 
 # --- damaged lines: the cheapest explanation of the bytes ----------------------------------------
 
+# Bytes below 0x30 (controls, space, line ends, ASCII punctuation) are whole characters in every
+# legacy encoding decoded here: never a trail byte, nor inside a GB18030 four-byte character.
+_WHOLE_CHARACTER_BYTE = re.compile(rb"[\x00-\x2f]")
+
+
 def decode_damaged(data: bytes, encoding: str) -> str:
+    """Decode `data` as `encoding`, treating as few bytes as possible as damaged.
+
+    Only the stretch around each spot where strict decoding fails goes through the search
+    (:func:`_cheapest_reading`): from the last byte below 0x30 before it to the next one after it.
+    A misreading cannot cross such a byte, and a long line with one bad byte then costs a short
+    search instead of one over the whole line. Bytes that decode strictly are searched whole.
+    """
+    if _try(data, encoding) is not None:
+        return _cheapest_reading(data, encoding)
+    pieces = []
+    pos = 0
+    while pos < len(data):
+        try:
+            pieces.append(data[pos:].decode(encoding))
+            break
+        except UnicodeDecodeError as exc:
+            error = pos + exc.start
+        start = pos
+        for match in _WHOLE_CHARACTER_BYTE.finditer(data, pos, error):
+            start = match.end()
+        following = _WHOLE_CHARACTER_BYTE.search(data, error + 1)
+        stop = following.start() if following else len(data)
+        pieces.append(data[pos:start].decode(encoding))
+        left = pieces[-1][-1:] or (pieces[-2][-1:] if len(pieces) > 1 else "")
+        pieces.append(_cheapest_reading(data[start:stop], encoding, left))
+        pos = stop
+    return "".join(pieces)
+
+
+def _cheapest_reading(data: bytes, encoding: str, left: str = "") -> str:
     """Decode `data` as `encoding`, treating as few bytes as possible as damaged.
 
     Dynamic programming over byte positions, keeping the best few paths per byte (the language
     model scores each character given the last real one before it): a step consumes an ASCII
     byte, one valid multi-byte character, or one damaged byte (a fixed high cost, output U+FFFD).
     A deleted byte then costs one U+FFFD instead of a misaligned run of unlikely characters.
+    `left` is the character before `data`, the model's context for the first one.
     """
     from repair import lm
 
     n = len(data)
-    start = ("", "")  # (last character, last real character)
+    start = (left, left)  # (last character, last real character)
     # states[i]: key -> _Path ending at byte i
     states: list[dict[tuple[str, str], _Path]] = [dict() for _ in range(n + 1)]
     states[0][start] = _Path(0.0, -1, start, -1)

@@ -264,7 +264,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if old is not None:  # a new file replaces nothing: a power cut cannot cost old data
+                os.fsync(fh.fileno())
         _copy_owner_and_mode(tmp, old)
         os.replace(tmp, target)
     except BaseException as exc:

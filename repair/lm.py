@@ -7,7 +7,8 @@ via OpenCC) and stored in repair/data/zh_char_lm.bin (1 MB). It loads lazily on 
 (about 0.05 s, ~10 MB) and needs only the standard library.
 
 How a character is scored, given the one before it (natural logs throughout):
-  - Every character has a class: han, punct (CJK and ASCII punctuation), digit, latin, space,
+  - Every character has a class: han, punct (CJK and ASCII punctuation), digit, latin (ASCII,
+    fullwidth and accented letters, pinyin vowels), space,
     newline, kana, hangul, symbol (other symbols, bopomofo, box drawing, Latin-1 letters...),
     bad (U+FFFD, private use, controls). ``CLASS_COST`` gives -ln P(class | previous class);
     a class change inside Chinese text costs a few nats, kana, symbols and U+FFFD after Han a lot.
@@ -62,12 +63,17 @@ _PUNCT = set("，。、；：？！“”‘’（）《》〈〉【】「」『
 _FULLWIDTH_DIGITS = set("０１２３４５６７８９")
 
 
+def _is_accented_latin(o: int) -> bool:
+    """Latin-1 and Latin Extended-A letters, and the pinyin vowels with a caron (ǎ ǐ ǒ ǔ ǖ ǘ ǚ ǜ)."""
+    return (0xC0 <= o <= 0x17F and o not in (0xD7, 0xF7)) or 0x1CD <= o <= 0x1DC
+
+
 def char_class(ch: str) -> str:
     """The class of one character (see module docstring)."""
     o = ord(ch)
     if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x3FFFF or 0xF900 <= o <= 0xFAFF or o == 0x3007:
         return HAN
-    if ch in _PUNCT:
+    if ch in _PUNCT or 0xFF01 <= o <= 0xFF0F or 0xFF1A <= o <= 0xFF20 or 0xFF3B <= o <= 0xFF40 or 0xFF5B <= o <= 0xFF65:
         return PUNCT
     if ch == "\n" or ch == "\r":
         return NEWLINE
@@ -75,7 +81,7 @@ def char_class(ch: str) -> str:
         return SPACE
     if "0" <= ch <= "9" or ch in _FULLWIDTH_DIGITS:
         return DIGIT
-    if "a" <= ch <= "z" or "A" <= ch <= "Z" or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
+    if "a" <= ch <= "z" or "A" <= ch <= "Z" or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A or _is_accented_latin(o):
         return LATIN
     if 0x3041 <= o <= 0x30FF:
         return KANA
@@ -92,15 +98,15 @@ def _class_costs() -> dict[tuple[str, str], float]:
         HAN: {HAN: 0.85, PUNCT: 0.11, DIGIT: 0.01, LATIN: 0.01, SPACE: 0.01, NEWLINE: 0.01,
               KANA: 2e-5, HANGUL: 1e-5, SYMBOL: 2e-4, BAD: 1e-6},
         PUNCT: {HAN: 0.6, PUNCT: 0.15, DIGIT: 0.04, LATIN: 0.05, SPACE: 0.08, NEWLINE: 0.08,
-                KANA: 2e-4, HANGUL: 1e-4, SYMBOL: 2e-3, BAD: 1e-6},
+                KANA: 5e-5, HANGUL: 1e-4, SYMBOL: 2e-3, BAD: 1e-6},
         DIGIT: {HAN: 0.3, PUNCT: 0.15, DIGIT: 0.45, LATIN: 0.03, SPACE: 0.05, NEWLINE: 0.02,
                 KANA: 1e-4, HANGUL: 1e-4, SYMBOL: 2e-3, BAD: 1e-6},
         LATIN: {HAN: 0.05, PUNCT: 0.06, DIGIT: 0.02, LATIN: 0.72, SPACE: 0.13, NEWLINE: 0.02,
                 KANA: 1e-4, HANGUL: 1e-4, SYMBOL: 1e-3, BAD: 1e-6},
         SPACE: {HAN: 0.3, PUNCT: 0.1, DIGIT: 0.05, LATIN: 0.25, SPACE: 0.25, NEWLINE: 0.05,
-                KANA: 1e-3, HANGUL: 1e-3, SYMBOL: 3e-3, BAD: 1e-6},
+                KANA: 1e-4, HANGUL: 1e-3, SYMBOL: 3e-3, BAD: 1e-6},
         NEWLINE: {HAN: 0.4, PUNCT: 0.1, DIGIT: 0.05, LATIN: 0.1, SPACE: 0.2, NEWLINE: 0.15,
-                  KANA: 1e-3, HANGUL: 1e-3, SYMBOL: 3e-3, BAD: 1e-6},
+                  KANA: 1e-4, HANGUL: 1e-3, SYMBOL: 3e-3, BAD: 1e-6},
         # Japanese and Korean text continue in their own script; rules judge those, not this model.
         KANA: {HAN: 0.3, PUNCT: 0.1, KANA: 0.55, SPACE: 0.02, NEWLINE: 0.02, DIGIT: 0.01,
                LATIN: 0.01, HANGUL: 1e-5, SYMBOL: 1e-3, BAD: 1e-6},
@@ -116,11 +122,14 @@ def _class_costs() -> dict[tuple[str, str], float]:
 
 CLASS_COST = _class_costs()
 # -ln P(character | its class), flat within the class: roughly ln(number of common members).
-MEMBER_COST = {PUNCT: 2.5, DIGIT: 2.3, LATIN: 3.5, SPACE: 0.3, NEWLINE: 0.1, KANA: 4.5,
-               HANGUL: 7.0, SYMBOL: 7.0, BAD: 3.0}
+# Lost-byte marks and private-use characters are damage in Chinese text, each one on its own.
+MEMBER_COST = {PUNCT: 5.0, DIGIT: 2.3, LATIN: 3.5, SPACE: 0.3, NEWLINE: 0.1, KANA: 5.5,
+               HANGUL: 7.0, SYMBOL: 7.0, BAD: 10.0}
+ACCENTED_LATIN_COST = 6.0  # é, ü, ǐ: Latin letters too, rarer than ASCII ones
+
 # Punctuation is not equally likely: the common marks are cheap, question and exclamation marks
 # (also the usual stand-in for lost bytes) dearer, programmer's symbols dearer still.
-PUNCT_COST = {**{ch: 1.5 for ch in "，。、,.“”"}, **{ch: 2.5 for ch in "；：（）《》;:()\"'「」-—…"},
+PUNCT_COST = {**{ch: 1.5 for ch in "，。、,.“”"}, **{ch: 2.5 for ch in "；：（）《》;:()\"'「」-—…‘’/"},
               **{ch: 3.5 for ch in "？！?!"}, **{ch: 5.0 for ch in "^\\`|~$#@{}<>_*+=&%"}}
 
 
@@ -188,6 +197,8 @@ def logprob(text: str, left: str = "", right: str = "") -> float:
             prev_han = model.index.get(ch)
         elif cls == PUNCT:
             total -= PUNCT_COST.get(ch, MEMBER_COST[PUNCT])
+        elif cls == LATIN and ch > "\x7f":
+            total -= ACCENTED_LATIN_COST
         else:
             total -= MEMBER_COST[cls]
             prev_han = None
@@ -205,6 +216,8 @@ def step(prev: str, ch: str) -> float:
         return cost + _han_logp(model, model.index.get(prev) if prev_class == HAN else None, ch)
     if cls == PUNCT:
         return cost - PUNCT_COST.get(ch, MEMBER_COST[PUNCT])
+    if cls == LATIN and ch > "\x7f":
+        return cost - ACCENTED_LATIN_COST
     return cost - MEMBER_COST[cls]
 
 

@@ -29,20 +29,33 @@ class ControlCharacter(Rule):
     summary = "Control character (C0/C1 other than \\t \\n \\r \\f, ANSI escape) removed"
     example = ("中文\x00内容\x1b[31m红\x1b[0m", "中文内容红")
 
-    _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0e-\x1f\x7f]|(?<![\x80-\xff])[\x80-\x9f](?![\x80-\xff])")
-
     def find(self, text: str, ctx: Context) -> Iterator[Change]:
-        for found in self._CONTROL.finditer(text):
-            yield self.fix(text, found.start(), found.end(), "", 0.95, f"control character {_names(found.group())} removed")
+        done = 0  # end of the last escape sequence
+        for hit in _CONTROL.finditer(text):
+            start = hit.start()
+            if start < done or _is_mojibake_piece(text, start):
+                continue
+            escape = _ANSI_ESCAPE.match(text, start) if text[start] == "\x1b" else None
+            done = escape.end() if escape else start + 1
+            yield self.fix(text, start, done, "", 0.95, f"control character {_names(text[start:done])} removed")
+
+
+# One character class first: clean text is scanned at memchr-like speed, hits are judged in Python.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def _is_mojibake_piece(text: str, i: int) -> bool:
+    """A C1 character next to another Latin-1 character (â\x80\x9c): UTF-8 read as Latin-1."""
+    if not "\x80" <= text[i] <= "\x9f":
+        return False
+    return (i > 0 and "\x80" <= text[i - 1] <= "\xff") or (i + 1 < len(text) and "\x80" <= text[i + 1] <= "\xff")
 
 
 def _names(chars: str) -> str:
     if chars.startswith("\x1b["):
         return f"sequence {chars!r}"
     return " ".join(f"U+{ord(c):04X}" for c in chars)
-
-
-_THAI_LIKE = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"  # Thai, Lao, Myanmar, Khmer: ZWSP marks word breaks
 
 
 @register
@@ -57,13 +70,27 @@ class ZeroWidthCharacter(Rule):
     summary = "Invisible zero-width character removed"
     example = ("中\u200b文\ufeff", "中文")
 
-    _ZERO_WIDTH = re.compile(
-        f"(?<![{_THAI_LIKE}])\u200b+|\u200b+(?![{_THAI_LIKE}])|[\ufeff\u2060]+|(?<=[{_HAN}])[\u200c\u200d]+(?=[{_HAN}])"
-    )
-
     def find(self, text: str, ctx: Context) -> Iterator[Change]:
-        for found in self._ZERO_WIDTH.finditer(text):
-            yield self.fix(text, found.start(), found.end(), "", 0.95, f"{_names(found.group())} removed")
+        for hit in _ZERO_WIDTH.finditer(text):
+            start, end = hit.span()
+            before = text[start - 1] if start else ""
+            after = text[end] if end < len(text) else ""
+            for i in range(start, end):
+                if _removable(text[i], before, after):
+                    yield self.fix(text, i, i + 1, "", 0.95, f"{_names(text[i])} removed")
+
+
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]+")
+_THAI_LIKE = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")  # Thai, Lao, Myanmar, Khmer
+
+
+def _removable(char: str, before: str, after: str) -> bool:
+    """Whether a zero-width character between `before` and `after` does nothing."""
+    if char in "\u200c\u200d":  # joiners shape emoji and Indic/Arabic text; between Hanzi they do nothing
+        return bool(_HANZI.match(before) and _HANZI.match(after))
+    if char == "\u200b":  # marks word breaks in scripts written without spaces
+        return not (_THAI_LIKE.match(before) and _THAI_LIKE.match(after))
+    return True
 
 
 _ASCII_TO_FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"}
@@ -95,7 +122,7 @@ class PunctuationConvention(Rule):
         if not _HANZI.search(text):
             return
         marks = _marks(text)
-        full = sum(1 for _, mark in marks if mark in _FULL_TO_ASCII)
+        full = sum(1 for mark in marks if mark[0][1] in _FULL_TO_ASCII)
         ascii_ = len(marks) - full
         options = ctx.options(self)
         dominant = max(full, ascii_)
@@ -103,17 +130,19 @@ class PunctuationConvention(Rule):
             return
         mapping = _ASCII_TO_FULL if full > ascii_ else _FULL_TO_ASCII
         style = "fullwidth" if full > ascii_ else "ASCII"
-        for position, mark in marks:
-            if mark in mapping:
-                message = f"{mark!r} -> {mapping[mark]!r}: {dominant} of {len(marks)} marks between Hanzi are {style}"
-                yield self.fix(text, position, position + 1, mapping[mark], 0.9, message)
+        for mark in marks:
+            for position, char in mark:
+                if char in mapping:
+                    message = f"{char!r} -> {mapping[char]!r}: {dominant} of {len(marks)} marks between Hanzi are {style}"
+                    yield self.fix(text, position, position + 1, mapping[char], 0.9, message)
 
 
-def _marks(text: str) -> list[tuple[int, str]]:
-    """Position and character of every convention-bearing mark between Hanzi."""
-    found = [(m.start(), m.group()) for regex in (_SEPARATOR, _END_MARK) for m in regex.finditer(text)]
+def _marks(text: str) -> list[tuple[tuple[int, str], ...]]:
+    """Every convention-bearing mark between Hanzi as (position, character); a pair of
+    parentheses is one mark of two characters."""
+    found = [((m.start(), m.group()),) for regex in (_SEPARATOR, _END_MARK) for m in regex.finditer(text)]
     for pair in _PAIR.finditer(text):
         opening, closing = pair.group()[0], pair.group()[-1]
         if (opening == "(") == (closing == ")"):  # a mixed pair (…）is left for a person
-            found += [(pair.start(), opening), (pair.end() - 1, closing)]
+            found.append(((pair.start(), opening), (pair.end() - 1, closing)))
     return sorted(found)

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import compress, count
+from operator import ne
 from typing import Any
 
 from repair.records import Change
@@ -135,16 +137,17 @@ def changed_runs(before: str, after: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _equal_length_runs(before: str, after: str, offset: int) -> Iterator[tuple[int, int, str]]:
-    start = None
-    for i, (a, b) in enumerate(zip(before, after)):
-        if a != b:
-            if start is None:
-                start = i
-        elif start is not None:
-            yield offset + start, offset + i, after[start:i]
-            start = None
-    if start is not None:
-        yield offset + start, offset + len(before), after[start:]
+    # The differing positions come from C-level iteration; Python only walks the changed ones.
+    differing = compress(count(), map(ne, before, after))
+    start = end = next(differing, None)
+    if start is None:
+        return
+    for i in differing:
+        if i != end + 1:
+            yield offset + start, offset + end + 1, after[start : end + 1]
+            start = i
+        end = i
+    yield offset + start, offset + end + 1, after[start : end + 1]
 
 
 def _matcher_runs(before: str, after: str, offset: int) -> Iterator[tuple[int, int, str]]:
@@ -182,13 +185,13 @@ class MixedScript(Rule):
             return
         traditional, simplified = count_script_chars(text)
         minority = _script_patterns()[0 if traditional < simplified else 1]
-        label = "traditional" if traditional < simplified else "simplified"
+        label, majority = ("traditional", "simplified") if traditional < simplified else ("simplified", "traditional")
+        message = (
+            f"{label} characters in a {majority} document ({min(traditional, simplified)} of "
+            f"{traditional + simplified} script-specific characters; min-share {opts['min-share']})"
+        )
         for match in re.finditer(f"(?:{minority.pattern})+", text):
-            yield self.flag(
-                text, match.start(), match.end(), 0.6,
-                f"{label} characters in a mostly {'simplified' if label == 'traditional' else 'traditional'} "
-                f"document (threshold {opts['min-share']:.0%})",
-            )
+            yield self.flag(text, match.start(), match.end(), 0.6, message)
 
 
 def _record_script(text: str, ctx: Context) -> str:
@@ -208,9 +211,10 @@ class ScriptConversion(Rule):
 
     `script = "keep"` (the default) leaves the text alone; "simplified" applies t2s, "traditional"
     s2t, and "tw", "hk", "twp" the regional variants s2tw, s2hk, s2twp (twp also converts
-    Taiwanese vocabulary). The rule also records the document's script (simplified, traditional,
-    mixed, japanese or none) as `script` in the report, whatever the setting. One record is
-    made per run of converted characters.
+    Taiwanese vocabulary). Japanese documents (kana) are left alone. The rule also records the
+    document's script (simplified, traditional, mixed, japanese or none) as `script` in the report,
+    whatever the setting, and the OpenCC backend that converted as `opencc`. One record is made
+    per run of converted characters.
     """
 
     code = "S101"
@@ -220,9 +224,9 @@ class ScriptConversion(Rule):
     options: dict[str, Any] = {}
 
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
-        _record_script(text, ctx)
+        script = _record_script(text, ctx)
         conversion = CONVERSIONS.get(ctx.config.script)
-        if conversion is None or text.isascii():
+        if conversion is None or script == "japanese" or text.isascii():  # Japanese kanji are not Chinese
             return
         # OpenCC is not idempotent (a phrase can match only once its neighbours are converted), so
         # text this rule produced in an earlier pass is not converted again.
@@ -230,6 +234,7 @@ class ScriptConversion(Rule):
             return
         converted = convert(text, conversion)
         ctx.memo(CONVERTED_MEMO, converted, lambda _: True)
+        ctx.info["opencc"] = opencc_backend()  # the two backends differ in a few phrases
         if converted == text:
             return
         for start, end, after in changed_runs(text, converted):

@@ -19,9 +19,11 @@ def config(**table):
     return parse_table(table, None)
 
 
-def test_backend_is_detected():
+def test_backend_is_detected_and_reported():
     expected = "official" if hasattr(opencc, "clib") else "reimplemented"
     assert opencc_backend() == expected
+    assert fix_text("区政府", config(script="traditional")).info["opencc"] == expected
+    assert "opencc" not in fix_text("区政府").info
 
 
 @pytest.mark.parametrize("script", sorted(OPENCC_NAMES))
@@ -33,6 +35,11 @@ def test_conversion_equals_opencc(script, prefix):
     assert result.text == expected
     for change in result.applied:  # every record names the text it replaced
         assert text[change.start:change.end] == change.before
+
+
+def test_japanese_is_not_converted():
+    text = "これは日本語の文章です。東京都の区役所で手続きをします。会議は午後に始まります。"
+    assert fix_text(text, config(script="simplified", select=["S"])).text == text
 
 
 def test_keep_changes_nothing():

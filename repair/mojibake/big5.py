@@ -33,7 +33,8 @@ from repair.registry import Context, Rule, register
 BARRIER = -3  # a character the wrong decoder cannot have produced: re-decoding stops there
 SWITCH = 4.0  # nats to start re-decoding: a clause must explain itself better than this
 BEAM = 8  # states kept per byte position and mode
-DOUBLE_LOSS_CANDIDATES = 400  # for a pair with both bytes lost, the most common characters tried
+DOUBLE_LOSS_CANDIDATES = 3000  # for a pair with both bytes lost, the most common characters tried
+MAX_OPTIONS = 60  # readings of one place with lost bytes tried, the likeliest in context first
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _line_template(confusion: Confusion, line: str, lost_marks: str) -> tuple[li
     return template, starts
 
 
-def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str) -> list[Step]:
+def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str, switch: float = SWITCH) -> list[Step]:
     """The cheapest reading of `line`: each stretch either kept or re-decoded (see module doc)."""
     template, starts = _line_template(confusion, line, lost_marks)
     char_at = {pos: i for i, pos in enumerate(starts[:-1])}
@@ -161,16 +162,22 @@ def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str) -> list
             current = dict(sorted(current.items(), key=lambda kv: kv[1][0])[: 2 * BEAM])
         index = char_at.get(pos)
         options = None
-        for (redecoding, last), (cost, _) in current.items():
+        valid = confusion.wrong_valid
+        after_lost = pos > 0 and template[pos - 1] in (LOST, QMARK)
+        for (redecoding, last), (cost, back) in current.items():
             if index is not None:
                 ch = line[index]
                 _offer(states[starts[index + 1]], (False, ch), cost - lm.step(last, ch), (pos, (redecoding, last), Step(pos, ch, False)))
             if index is None and not redecoding:
                 continue
             if options is None:
-                options = decode_options(confusion, template, pos)
-            extra = 0.0 if redecoding else SWITCH
+                options = _ranked(decode_options(confusion, template, pos), last)
+            # A lost byte chosen just before: the wrong decoder must have rejected it here.
+            lost_before = back[2].option.raw[-1] if after_lost and back and back[2].redecoded else -1
+            extra = 0.0 if redecoding else switch
             for option in options:
+                if lost_before >= 0 and option.raw[0] >= 0 and lost_before << 8 | option.raw[0] in valid:
+                    continue
                 _offer(states[pos + option.size], (True, option.char), cost + extra - lm.step(last, option.char),
                        (pos, (redecoding, last), Step(pos, option.char, True, option, options if option.guessed else [])))
     final = states[size]
@@ -185,6 +192,13 @@ def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str) -> list
         steps.append(step)
     steps.reverse()
     return steps
+
+
+def _ranked(options: list[Option], last: str) -> list[Option]:
+    """At most MAX_OPTIONS options, the likeliest after `last` first (many bytes may be lost)."""
+    if len(options) <= MAX_OPTIONS:
+        return options
+    return sorted(options, key=lambda o: -lm.step(last, o.char))[:MAX_OPTIONS]
 
 
 def _offer(bucket: dict, key: tuple, cost: float, back: tuple) -> None:
@@ -205,9 +219,10 @@ class Region:
     guesses: list[tuple[int, str, float]]  # (offset in `after`, best guess, its margin) for lost bytes
 
 
-def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: str, fill_margin: float) -> Iterator[Region]:
+def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: str, fill_margin: float,
+            switch: float = SWITCH) -> Iterator[Region]:
     """Re-decoded stretches of a line that reproduce the damage exactly, with their margins."""
-    steps = viterbi(confusion, line, left, lost_marks)
+    steps = viterbi(confusion, line, left, lost_marks, switch)
     _, starts = _line_template(confusion, line, lost_marks)
     char_of = {pos: i for i, pos in enumerate(starts)}
     i = 0
@@ -271,14 +286,51 @@ def _guess_margin(step: Step, prev: str, nxt: str) -> float:
     return mine - max(others) if others else float("inf")
 
 
+JAPANESE_KANA_SHARE = 0.45  # kana among kana and Han: Japanese ~0.6-0.9, Big5 read as GBK < 0.35
+_KANA = re.compile("[\u3041-\u30ff]")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HIRAGANA_RUN = re.compile("[\u3041-\u309f]{2,}")
+
+
+def kana_share(text: str) -> float:
+    kana = len(_KANA.findall(text))
+    return kana / (kana + len(_HAN.findall(text))) if kana else 0.0
+
+
+def looks_japanese(line: str) -> bool:
+    """Several hiragana words and kana for at least 40% of the CJK: Big5 read as GBK shows its
+    commonest characters as isolated kana, Japanese strings them together."""
+    return len(_HIRAGANA_RUN.findall(line)) >= 2 and kana_share(line) >= 0.4
+
+
+def _han_count(text: str) -> int:
+    return len(_HAN.findall(text))
+
+
+@dataclass
+class Analysis:
+    lines: dict[int, list[Region]]  # line number -> regions found there
+    margin: float  # what a region must gain to be repaired in this document
+    damaged: bool  # the document shows clear damage elsewhere
+
+    def accepts(self, region: Region) -> bool:
+        # Outside a damaged document one re-decoded character is too little evidence (a rare
+        # character, a symbol such as ☆, an accented letter).
+        return region.margin >= self.margin and (self.damaged or _han_count(region.after) >= 2)
+
+    def gain(self, n: int) -> float:
+        return sum(r.margin for r in self.lines.get(n, ()) if self.accepts(r))
+
+
 class _ConfusionRule(Rule):
     confusion: Confusion
+    rival: _ConfusionRule  # the opposite confusion
     options = {
         "margin": lm.CLEAR_MARGIN,  # nats a re-decoded clause must gain to be repaired
         "doc_margin": 2.0,  # ... once the document shows `doc_evidence` clear repairs
         "doc_evidence": 2,
-        "fill_margin": 2.0,  # a lost byte's best value must beat the next by this, else U+FFFD
-        "report_margin": 2.0,  # weaker candidates are reported, not applied
+        "fill_margin": -1e9,  # a lost byte's best value must beat the next by this, else U+FFFD
+        "report_margin": 4.0,  # weaker candidates are reported, not applied
     }
 
     @property
@@ -286,43 +338,60 @@ class _ConfusionRule(Rule):
         return _marker_pattern(self.confusion.markers)
 
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
-        marker = self._marker_re
-        if not marker.search(text):
+        if not self._marker_re.search(text):
             return []
         opts = ctx.options(self)
-        lines = text.split("\n")
+        mine = ctx.memo(f"{self.code}:analysis", text, lambda t: self.analyse(t, opts))
+        if not mine.lines:
+            return []
+        rival = self.rival
+        theirs = ctx.memo(f"{rival.code}:analysis", text, lambda t: rival.analyse(t, ctx.options(rival)))
         offsets = [0]
-        for line in lines:
+        for line in text.split("\n"):
             offsets.append(offsets[-1] + len(line) + 1)
-        found = {n: self._line_regions(lines, n, opts) for n, line in enumerate(lines) if marker.search(line)}
-        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"])
-        if strong >= opts["doc_evidence"]:
-            # The document is damaged: short lines without marker characters (a two-character
-            # heading) are checked too, and a smaller margin suffices.
+        changes: list[Change] = []
+        for n, found in sorted(mine.lines.items()):
+            # Big5 read as GBK and GBK read as Big5 both turn Chinese into Chinese-looking text:
+            # a line belongs to the confusion that explains it better.
+            if theirs.gain(n) > mine.gain(n):
+                continue
+            for region in found:
+                changes.extend(self._records(text, offsets[n], region, mine, opts))
+        return changes
+
+    def analyse(self, text: str, opts: dict) -> Analysis:
+        """The re-decodable regions of every suspicious line, and the margin that applies."""
+        if kana_share(text) >= JAPANESE_KANA_SHARE:
+            return Analysis({}, opts["margin"], False)
+        marker = self._marker_re
+        lines = text.split("\n")
+        found = {n: self._line_regions(lines, n, opts) for n, line in enumerate(lines)
+                 if marker.search(line) and not looks_japanese(line)}
+        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"] and _han_count(r.after) >= 2)
+        damaged = strong >= opts["doc_evidence"]
+        if damaged:
+            # The document is damaged: lines without marker characters (a two-character
+            # heading) are read too, and a smaller margin suffices.
             for n, line in enumerate(lines):
                 if n not in found and not line.isascii():
                     found[n] = self._line_regions(lines, n, opts)
-        margin = opts["doc_margin"] if strong >= opts["doc_evidence"] else opts["margin"]
-        changes: list[Change] = []
-        for n in sorted(found):
-            for region in found[n]:
-                changes.extend(self._records(text, offsets[n], region, margin, opts))
-        return changes
+        return Analysis({n: regs for n, regs in found.items() if regs},
+                        opts["doc_margin"] if damaged else opts["margin"], damaged)
 
     def _line_regions(self, lines: list[str], n: int, opts: dict) -> list[Region]:
         left = "\n" if n else ""
         right = "\n" if n + 1 < len(lines) else ""
         return list(regions(self.confusion, lines[n], left, right, "\ufffd?", opts["fill_margin"]))
 
-    def _records(self, text: str, offset: int, region: Region, margin: float, opts: dict) -> Iterator[Change]:
+    def _records(self, text: str, offset: int, region: Region, analysis: Analysis, opts: dict) -> Iterator[Change]:
         start, end = offset + region.start, offset + region.end
-        if region.margin >= margin:
+        if analysis.accepts(region):
             note = f"re-decoded ({region.margin:.0f} nats better)"
             yield self.fix(text, start, end, region.after, 0.95, f"{self.summary}: {note}")
             for k, guess, margin in region.guesses:
                 yield self.flag(text, start, end, 0.5,
                                 f"lost byte at character {k + 1} of the repair; best guess {guess!r} ({margin:.1f} nats ahead)")
-        elif region.margin >= opts["report_margin"]:
+        elif region.margin >= opts["report_margin"] and _han_count(region.after) >= 2:
             yield Change(self.code, self.name, start, end, text[start:end], region.after, 0.5,
                          f"{self.summary}: possible, {region.margin:.1f} nats better")
 
@@ -402,3 +471,7 @@ class GbkReadAsBig5(_ConfusionRule):
     example = ("飢鼠恀ㄩ※萊赽抔峈疑悝ˋ§", "哀公问：“弟子孰为好学？”")
     confusion = _LazyConfusion(lambda: Confusion(
         right=("gbk",), wrong=("big5", "cp950"), encoders=("cp950", "big5"), markers=_big5_symbol_rows()))
+
+
+Big5ReadAsGbk.rival = GbkReadAsBig5()
+GbkReadAsBig5.rival = Big5ReadAsGbk()

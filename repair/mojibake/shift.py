@@ -32,14 +32,24 @@ _TRIGGER = re.compile(
     r"(?<=[^\x00-\x7f])\?|\?(?=[^\x00-\x7f])"  # `?` touching a non-ASCII character
     r"|(?<=[^\x00-\u024f?])[\x40-\x7e](?![A-Za-z])"  # a lone ASCII byte after Chinese (not after Latin letters)
     r"|(?<=\?)[\x40-\x7e](?=[^\x00-\u024f])"
+    r"|(?<=[a-z\u00e0-\u01dc]\))(?:[\x40-\x7e](?![A-Za-z])|\?)"  # right after a lost character's pinyin
 )
+# The trace of a misread character that a converter annotated with its pinyin and that was then
+# lost, opening parenthesis and all (seed 004: `勇?lián)?dāng)轉`).
+_PINYIN = "a-z\u00e0-\u00fc\u0101-\u01dc\u0144\u0148\u01f9\u1e3f"
+_LOST_ANNOTATED = re.compile(rf"\?([{_PINYIN}]+)\)")
+_ANNOTATION_REST = re.compile(rf"([{_PINYIN}]+)\)")
 _MAX_RUN = 48  # characters; longer runs are re-paired piecewise by their own terminators
 _COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones ...
 _GIVE_UP = 25.0
 _GAP_TRIES = 3  # candidate runs per terminator searched for dropped byte pairs
 _MAX_GAPS = 4
-_GAP_GAIN = 3.0  # nats a dropped pair must add, per character of text
-_CHAR_COST = 6.0  # nats: what a typical character of clean Chinese costs the language model  # nats below the best start found: the run cannot begin further left
+_GAP_GAIN = 5.0  # nats a dropped pair must add, per character of text
+_GAP_CLEAR = 10.0  # nats a dropped pair must add before the repair counts as clear (else reported)
+_CHAR_COST = 6.0
+_CLEAN_LINE = -7.6  # mean nats per Han character: clean text -5 to -7, other mojibake -8 to -14
+_HAN_STRETCH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_OTHER_SCRIPT = 4.0  # nats against restoring a character of the script the document does not use  # nats: what a typical character of clean Chinese costs the language model  # nats below the best start found: the run cannot begin further left
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class Candidate:
     margin: float  # language-model log probability gained (nats)
     free: int  # bytes chosen by the language model rather than known
     chars: str = ""  # the re-decoded characters before folding to the file's convention
+    clear: float = float("inf")  # the least lead of a guessed character over its runner-up (nats)
 
 
 # ---------------------------------------------------------------- GBK code tables (built lazily)
@@ -133,6 +144,15 @@ def _units_before(line: str, end: int, floor: int) -> list[tuple[int, tuple[int,
     units: list[tuple[int, tuple[int, ...]]] = []
     pos = end
     while pos > floor and len(units) < _MAX_RUN:
+        trace = _LOST_ANNOTATED.search(line, floor, pos)
+        if trace and trace.end() == pos:
+            # `?pinyin)`: a misread character the converter annotated, then lost.  It was read
+            # from the last byte of the intact character before it, which fixes its lead byte.
+            lead = _last_byte(line[trace.start() - 1:trace.start()])
+            codes = tuple(c for c in _codes_read(trace.group(1)) if c >> 8 == lead)
+            if codes:
+                units.append((trace.start(), codes))
+            break
         for width in (4, 3, 2):  # NFKC expansions such as "(10)", "(1)", "1."
             piece = line[pos - width:pos] if pos - width >= floor else ""
             if len(piece) == width and piece in folded and not piece.isalnum():
@@ -147,6 +167,35 @@ def _units_before(line: str, end: int, floor: int) -> list[tuple[int, tuple[int,
             units.append((pos - 1, codes))
             pos -= 1
     return units
+
+
+def _lone_byte_can_end_run(before: str) -> bool:
+    """A lone ASCII letter is a trail byte whose lead was lost only after Chinese or a `?`
+    (``p壞`` was 損 = 93 70); after punctuation it is ordinary text (``“A級``)."""
+    return before == "?" or (before != "" and _lm().char_class(before) == "han")
+
+
+def _last_byte(ch: str) -> int | None:
+    code = _gbk()[1].get(ch)
+    return code & 0xFF if code is not None else None
+
+
+@lru_cache(maxsize=256)
+def _codes_read(reading: str) -> tuple[int, ...]:
+    """GBK codes of the characters pronounced `reading` (tone-marked pinyin)."""
+    return tuple(code for ch, code in _gbk()[1].items() if reading in _readings().get(ch, ()))
+
+
+def _chars_read(reading: str) -> list[str]:
+    by_code = _gbk()[0]
+    return [by_code[code] for code in _codes_read(reading)]
+
+
+@lru_cache(maxsize=1)
+def _readings() -> dict[str, tuple[str, ...]]:
+    from pypinyin.pinyin_dict import pinyin_dict  # only for text that carries annotation traces
+
+    return {ch: tuple(pinyin_dict[ord(ch)].split(",")) for ch in _gbk()[1] if ord(ch) in pinyin_dict}
 
 
 # ---------------------------------------------------------------- scoring
@@ -173,6 +222,7 @@ class DocStats:
     def __init__(self, text: str):
         self.ascii_punct = _ascii_convention(text)
         self.chars = Counter(text)
+        self._script: str | None = None
         self.pairs = Counter(map("".join, zip(text, text[1:])))
         self._next: dict[str, set[str]] | None = None
         self._prev: dict[str, set[str]] = {}
@@ -186,8 +236,20 @@ class DocStats:
                 self._prev.setdefault(pair[1], set()).add(pair[0])
         return self._next.get(left[-1:], set()) | self._prev.get(right[:1], set())
 
+    def script(self) -> str:
+        """"simplified", "traditional" or "" (mixed or unknown): what this document writes."""
+        if self._script is None:
+            simplified = sum(n for ch, n in self.chars.items() if _script_of(ch) == "simplified")
+            traditional = sum(n for ch, n in self.chars.items() if _script_of(ch) == "traditional")
+            self._script = ("simplified" if simplified > 3 * traditional + 2
+                            else "traditional" if traditional > 3 * simplified + 2 else "")
+        return self._script
+
     def bonus(self, ch: str, left: str, right: str) -> float:
-        return (1.5 * log1p(self.chars[ch]) + log1p(self.pairs[left[-1:] + ch])
+        own = self.script()
+        if own and any(_script_of(c) not in ("", own) for c in ch):
+            return -_OTHER_SCRIPT  # a simplified character restored into traditional text, or back
+        return (0.5 * log1p(self.chars[ch]) + log1p(self.pairs[left[-1:] + ch])
                 + log1p(self.pairs[ch + right[:1]]))
 
 
@@ -195,15 +257,20 @@ class DocStats:
 
 
 def _best_char(options: Iterable[str], left: str, right: str, stats: DocStats) -> tuple[str, float]:
+    """The option that reads best between `left` and `right`, and its lead over the runner-up."""
     logprob = _lm().logprob
     ascii_punct = stats.ascii_punct
-    best, best_score = "", float("-inf")
+    scores: dict[str, tuple[float, str]] = {}
     for ch in options:
         shown = _fold_like(ch, ascii_punct)
         score = logprob(shown, left, right) + stats.bonus(shown, left, right)
-        if score > best_score:
-            best, best_score = ch, score
-    return best, best_score
+        if score > scores.get(shown, (float("-inf"), ""))[0]:
+            scores[shown] = (score, ch)
+    ranked = sorted(scores.values(), reverse=True)
+    if not ranked:
+        return "", 0.0
+    lead = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else float("inf")
+    return ranked[0][1], lead
 
 
 @lru_cache(maxsize=1)
@@ -273,12 +340,16 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
     """
     logprob = _lm().logprob
     fold = stats.ascii_punct
-    after = line[end + 1:end + 2]
-    following = _first_byte(after)
+    # After a `?`, a lost annotated character may follow: `?dāng)` was 當(dāng), read in step again.
+    resumed = _ANNOTATION_REST.match(line, end + 1) if terminator == "?" else None
+    stop = resumed.end() if resumed else end + 1
+    after = line[stop:stop + 1]
+    following = None if resumed else _first_byte(after)
     units = _units_before(line, end, 0)
+    traced = bool(units) and _LOST_ANNOTATED.match(line, units[-1][0]) is not None
     codes = _choose_readings(units, terminator)  # right to left
     inner: list[str] = []  # re-paired characters between the first and the last, right to left
-    last = ""
+    last, last_lead = "", float("inf")
     best = float("-inf")
     for k in range(len(units) + 1):
         if k >= 2:
@@ -287,45 +358,66 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
                 return
             inner.append(ch)
         if k == 1 or (k == 2 and terminator == "?"):
-            last = _last_char(codes[0], terminator, following, inner[:1], after, stats)
+            last, last_lead = _last_char(codes[0], terminator, following, inner[:1], after, stats)
             if last is None:
                 return
         middle = "".join(reversed(inner))
         start = units[k - 1][0] if k else end
+        if not k and terminator != "?" and not _lone_byte_can_end_run(line[end - 1:end]):
+            continue
         here = float("-inf")
         for span_start in (start - 1, start):  # with the `?` of the lost lead byte, or without
-            if span_start < 0 or (span_start < start and line[span_start] != "?"):
+            if span_start < 0 or (span_start < start and (traced or line[span_start] != "?")):
                 continue
             left = line[span_start - 1:span_start]
-            if k:
+            if traced and k == len(units):  # the annotated character's lead byte is known
+                restored, lead = middle + last, last_lead
+            elif k:
                 rest = middle + last
-                first, _ = _best_char(_by_byte()[1].get(codes[k - 1] >> 8, ()), left,
+                first, lead = _best_char(_by_byte()[1].get(codes[k - 1] >> 8, ()), left,
                                       _fold_like(rest[:1], fold), stats)
                 restored = first + rest
+                lead = min(lead, last_lead)
             else:  # the lost lead byte and the terminator make one character
                 options = (_lost_char_options(following, left, after, stats) if terminator == "?"
                            else _by_byte()[1].get(ord(terminator), ()))
-                restored, _ = _best_char(options, left, after, stats)
+                restored, lead = _best_char(options, left, after, stats)
+            if resumed and k and restored:  # choose the last character and the resumed one together
+                prefix = restored[:-1]
+                pair, pair_lead = _best_pair(codes[0], resumed.group(1), (prefix or left)[-1:], after, stats)
+                restored, lead = prefix + pair, min(lead, pair_lead)
+            elif resumed and restored:
+                aligned, aligned_lead = _best_char(_chars_read(resumed.group(1)), restored[-1], after, stats)
+                restored, lead = restored + aligned, min(lead, aligned_lead)
             if not restored:
                 continue
             shown = _fold_like(restored, fold)
-            before = line[span_start:end + 1]
+            before = line[span_start:stop]
             margin = logprob(shown, left, after) - logprob(before, left, after)
             guessed = 1 + (terminator == "?") + (k == 0 and terminator == "?")
             here = max(here, margin)
-            yield Candidate(span_start, end + 1, shown, margin, guessed, restored)
+            yield Candidate(span_start, stop, shown, margin, guessed, restored, lead)
         best = max(best, here)
         if here < best - _GIVE_UP:  # well into clean text: the run cannot begin further left
             return
 
 
+def _best_pair(code: int, reading: str, left: str, after: str, stats: DocStats) -> tuple[str, float]:
+    """The run's last character (its trail byte given up on) and the annotated character read in
+    step after it, pronounced `reading`: chosen together."""
+    by_char = _gbk()[1]
+    options = [last + aligned for aligned in _chars_read(reading)
+               for last in _lost_trail_options(code & 0xFF, by_char[aligned] >> 8)]
+    return _best_char(options, left, after, stats)
+
+
 def _last_char(code: int, terminator: str, following: int | None, left: list[str], after: str,
-               stats: DocStats) -> str | None:
-    """The character the run's last code unit makes with the terminator."""
+               stats: DocStats) -> tuple[str | None, float]:
+    """The character the run's last code unit makes with the terminator, and how clearly it was chosen."""
     if terminator != "?":
-        return _pair(code & 0xFF, ord(terminator))
-    ch, _ = _best_char(_lost_trail_options(code & 0xFF, following), "".join(left), after, stats)
-    return ch or None
+        return _pair(code & 0xFF, ord(terminator)), float("inf")
+    ch, lead = _best_char(_lost_trail_options(code & 0xFF, following), "".join(left), after, stats)
+    return ch or None, lead
 
 
 # ---------------------------------------------------------------- the rule
@@ -335,6 +427,26 @@ def _ascii_convention(text: str) -> bool:
     ascii_count = len(re.findall(r"[\u4e00-\u9fff][,:;!?)]|[(][\u4e00-\u9fff]", text))
     fullwidth_count = len(re.findall(r"[\u4e00-\u9fff][，：；！？）]|（[\u4e00-\u9fff]", text))
     return ascii_count >= fullwidth_count
+
+
+@lru_cache(maxsize=8192)
+def _script_of(ch: str) -> str:
+    """"simplified" or "traditional" for a character only one script uses, else ""."""
+    if not "\u4e00" <= ch <= "\u9fff":
+        return ""
+    s2t, t2s = _converters()
+    if s2t.convert(ch) != ch:
+        return "simplified"
+    if t2s.convert(ch) != ch:
+        return "traditional"
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _converters():
+    import opencc  # only when a candidate is being chosen
+
+    return opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
 
 
 _NO_STATS = DocStats("")
@@ -350,7 +462,7 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
     chars = list(cand.chars)
     by_char = _gbk()[1]
     by_lead, by_trail = _by_byte()
-    changed = False
+    changed, weakest = False, float("inf")
     for _ in range(_MAX_GAPS):
         current = logprob(_fold_like("".join(chars), fold), left, right)
         best_gain, best_at = _GAP_GAIN, None
@@ -375,14 +487,17 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
         if best_at is None:
             break
         chars, changed = best_at, True
+        weakest = min(weakest, best_gain)
     if not changed:
         return cand
     code = by_char.get(chars[0])
     if code is not None:  # the lost lead byte, chosen again now that its right neighbour is known
         chars[0], _ = _best_char(by_trail.get(code & 0xFF, ()), left, _fold_like(chars[1], fold), stats)
     shown = _fold_like("".join(chars), fold)
-    margin = logprob(shown, left, right) - logprob(line[cand.start:cand.end], left, right)
-    return Candidate(cand.start, cand.end, shown, margin, cand.free + 2, "".join(chars))
+    added = len(chars) - len(cand.chars)
+    margin = logprob(shown, left, right) - logprob(line[cand.start:cand.end], left, right) + _CHAR_COST * added
+    return Candidate(cand.start, cand.end, shown, margin, cand.free + 2, "".join(chars),
+                     min(cand.clear, weakest - _GAP_CLEAR))
 
 
 def _may_be_dropped(byte: int) -> bool:
@@ -396,14 +511,33 @@ def find_runs(line: str, stats: DocStats = _NO_STATS) -> list[Candidate]:
     for match in _TRIGGER.finditer(line):
         end = match.start()
         scored = sorted(_candidates_at(line, end, match.group(), stats), key=lambda c: -c.margin)
-        scored += [_with_dropped_pairs(line, c, stats) for c in scored[:_GAP_TRIES] if c.margin > 0]
+        if match.group() != "?":  # a decoder that writes U+FFFD for invalid pairs drops none
+            scored += [_with_dropped_pairs(line, c, stats) for c in scored[:_GAP_TRIES] if c.margin > 0]
         if scored:
             best.append(max(scored, key=lambda c: c.margin))
     chosen: list[Candidate] = []
     for cand in sorted(best, key=lambda c: -c.margin):
         if cand.margin > 0 and all(cand.end <= c.start or cand.start >= c.end for c in chosen):
             chosen.append(cand)
-    return sorted(chosen, key=lambda c: c.start)
+    chosen.sort(key=lambda c: c.start)
+    if chosen and not _reads_clean(_apply(line, chosen)):
+        return []  # a misread run sits in clean text; a line that stays garbage is another mojibake
+    return chosen
+
+
+def _apply(line: str, runs: list[Candidate]) -> str:
+    for run in reversed(runs):
+        line = line[:run.start] + run.repaired + line[run.end:]
+    return line
+
+
+def _reads_clean(text: str) -> bool:
+    """Whether the Chinese of a repaired line reads as Chinese (scored over its Han stretches only,
+    so that ASCII in man pages and code neither helps nor hurts)."""
+    logprob = _lm().logprob
+    stretches = _HAN_STRETCH.findall(text)
+    count = sum(map(len, stretches))
+    return not count or sum(map(logprob, stretches)) / count > _CLEAN_LINE
 
 
 @register
@@ -426,7 +560,9 @@ class GbkMisalignment(Rule):
     name = "gbk-misalignment"
     summary = "GBK read one byte out of step (then NFKC-normalised)"
     example = ("投資?!白叱鋈ァ⒄堖M來”", "投資。“走出去、請進來”")
-    options = {"fix-margin": 12.0, "flag-margin": 6.0}
+    # Margins in nats over the text as it stands; `min-lead`: how far each guessed character must
+    # beat its runner-up (a repair that hinges on a coin toss is reported, not applied).
+    options = {"fix-margin": 7.0, "flag-margin": 5.0, "min-lead": 0.5}
 
     def find(self, text: str, ctx: Context) -> Iterator:
         if not _TRIGGER.search(text):
@@ -437,11 +573,11 @@ class GbkMisalignment(Rule):
         for line in text.splitlines(keepends=True):
             if _TRIGGER.search(line):
                 for run in find_runs(line, stats):
-                    if run.margin >= opts["fix-margin"]:
+                    if run.margin >= opts["fix-margin"] and run.clear >= opts["min-lead"]:
                         yield self.fix(text, offset + run.start, offset + run.end, run.repaired, 0.95,
                                        f"re-paired GBK bytes (+{run.margin:.0f} nats)")
                     elif run.margin >= opts["flag-margin"]:
                         yield self.flag(text, offset + run.start, offset + run.end, 0.5,
                                         f"possibly GBK read out of step; best reading {run.repaired!r} "
-                                        f"(+{run.margin:.0f} nats, not clear enough)")
+                                        f"(+{run.margin:.0f} nats, runner-up within {run.clear:.1f})")
             offset += len(line)
