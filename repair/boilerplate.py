@@ -2,8 +2,9 @@
 
 Each file in ``rules/`` (and each file a user adds with ``extend-rules``) is one rule: a code, a
 name, and line patterns, each with an id, a description, examples that must match and near-misses
-that must not. Patterns are written in simplified Chinese; every Hanzi also matches its
-traditional and variant forms (发表于 matches 發表於), so one pattern serves both scripts.
+that must not. Patterns are written in simplified Chinese and lines are converted to simplified
+mainland wording before they are matched (OpenCC tw2sp: 發表於 -> 发表于, 列印本頁 -> 打印本页),
+so one pattern serves both scripts.
 
 Precision guards, as the field uses them: a line goes only inside a *block* of boilerplate lines
 at the start of the document (header), at its end (footer), or around an unmistakable post line
@@ -17,13 +18,16 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from repair.config import Config
-from repair.registry import Context, Rule, RuleError, register, register_loader
+import repair.corpus  # noqa: F401  (registers B201, the corpus-level boilerplate rule)
+from repair.records import Change
+from repair.registry import Context, Rule, RuleError, builtin_rules, register, register_loader
 
 STRONG_CONFIDENCE = 0.97
 WEAK_CONFIDENCE = 0.92
@@ -82,7 +86,8 @@ def fold(text: str) -> str:
 
 
 def expand_variants(regex: str) -> str:
-    """Let every Hanzi literal in `regex` match all its simplified/traditional forms."""
+    """Let every Hanzi literal in `regex` match all its simplified/traditional forms.
+    (Rule files have no named groups, so a Hanzi outside a class is always a literal.)"""
     table = _variants()
     out: list[str] = []
     in_class = False
@@ -92,11 +97,6 @@ def expand_variants(regex: str) -> str:
         if ch == "\\":
             out.append(regex[i : i + 2])
             i += 2
-            continue
-        if not in_class and regex.startswith(("(?P<", "(?P="), i):
-            end = regex.find(">" if regex[i + 3] == "<" else ")", i)
-            out.append(regex[i : end + 1])
-            i = end + 1
             continue
         if ch == "[" and not in_class:
             in_class = True
@@ -114,9 +114,19 @@ def expand_variants(regex: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1)
+def _to_mainland() -> Any:
+    """OpenCC tw2sp: traditional to simplified with Taiwan phrases (列印本頁 -> 打印本页)."""
+    import opencc
+
+    return opencc.OpenCC("tw2sp")
+
+
 def _words(line: str) -> str:
-    """What line patterns see: the stripped line, simplified, without pinyin annotations."""
-    line = fold(line.strip())
+    """What line patterns see: the stripped line in simplified mainland wording, without pinyin annotations."""
+    line = line.strip()
+    if not line.isascii():
+        line = _to_mainland().convert(line)
     return _ANNOTATION.sub("", line) if "(" in line else line
 
 
@@ -232,7 +242,8 @@ def _parse_pattern(where: str, table: dict[str, Any], code: str, source: str, ma
     try:  # patterns run combined into one regex
         re.compile(f"(?:{regex})|(?:{regex})")
     except re.error as exc:
-        raise RuleError(f"{where}: regex cannot be combined with others ({exc}): use scoped flags (?i:...) and no named groups") from exc
+        hint = "use scoped flags (?i:...) and no named groups"
+        raise RuleError(f"{where}: regex cannot be combined with others ({exc}): {hint}") from exc
     evidence = _typed(where, table, "evidence", str, "strong")
     place = _typed(where, table, "where", str, "edge")
     if evidence not in EVIDENCE:
@@ -286,7 +297,9 @@ class _Compiled:
         anywhere = [expand_variants(p.regex) for p in lines if p.where == "anywhere" and p.strong]
         self.anywhere = _union(anywhere, re.MULTILINE) if anywhere else None
         # "\n" in front gives the regex engine a literal to skip ahead to: one try per line, not per character
-        self.anywhere_after_newline = re.compile(f"\\n(?:{self.anywhere.pattern})", re.MULTILINE) if self.anywhere else None
+        self.anywhere_after_newline = (
+            re.compile(f"\\n(?:{self.anywhere.pattern})", re.MULTILINE) if self.anywhere else None
+        )
         for pattern, regex in self.lines + self.titles:
             check_examples(pattern, regex)
 
@@ -559,8 +572,9 @@ class RuleSet:
             elif rule_file.code in self.rules:
                 other = self.rules[rule_file.code].source
                 raise RuleError(f"{rule_file.path}: rule code {rule_file.code} is already defined by {other}")
-            elif rule_file.code in _CODE_RULES:
-                raise RuleError(f"{rule_file.path}: rule code {rule_file.code} is already used by {_CODE_RULES[rule_file.code].name}")
+            elif rule_file.code in builtin_rules():
+                used_by = builtin_rules()[rule_file.code].name
+                raise RuleError(f"{rule_file.path}: rule code {rule_file.code} is already used by {used_by}")
             else:
                 self.rules[rule_file.code] = _make_rule(rule_file, self)
             ids = {p.id for p in patterns if p.code == rule_file.code}
@@ -595,7 +609,7 @@ class PatternRule(Rule):
     source: str = ""
     ruleset: RuleSet
 
-    def find(self, text: str, ctx: Context):
+    def find(self, text: str, ctx: Context) -> Iterator[Change]:
         analysis = self.ruleset.analysis(text, ctx)
         if analysis.oversized:
             return
@@ -652,7 +666,7 @@ class OversizedRemoval(Rule):
     fixable = False
     options = {"max-share": 0.3}
 
-    def find(self, text: str, ctx: Context):
+    def find(self, text: str, ctx: Context) -> Iterator[Change]:
         analysis = ruleset_for(tuple(ctx.config.extend_rules)).analysis(text, ctx)
         if not analysis.oversized:
             return
@@ -665,14 +679,9 @@ class OversizedRemoval(Rule):
             )
 
 
-_CODE_RULES: dict[str, Rule] = {OversizedRemoval.code: OversizedRemoval()}
+_OVERSIZED = OversizedRemoval()
 
 
 def max_share(config: Config) -> float:
-    return float(config.rule_options(_CODE_RULES["B106"])["max-share"])
-
-
-# The corpus-level rule (B201) lives in repair.corpus; importing it here registers it.
-from repair import corpus  # noqa: E402,F401
-
-_CODE_RULES[corpus.RepeatedLine.code] = corpus.RepeatedLine()
+    """B106's `max-share`: the guard holds for every boilerplate rule, even when B106 is ignored."""
+    return float(config.rule_options(_OVERSIZED)["max-share"])

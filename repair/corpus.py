@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from hashlib import blake2b
 
+from repair.records import Change
 from repair.registry import Context, Rule, register
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_NOT_WORD_OR_NEWLINE = re.compile(r"[^\w\n]+|_+")
 _DIGIT = re.compile(r"\d")
 SAMPLE_CHARS = 80  # how much of a line the evidence keeps to show in the report
 
@@ -37,11 +39,15 @@ def line_hash(normalised: str) -> int:
     return int.from_bytes(blake2b(normalised.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+def normal_lines(text: str) -> list[str]:
+    """normalise_line of every line of `text`, one regex pass over the whole text."""
+    return _DIGIT.sub("0", _NOT_WORD_OR_NEWLINE.sub("", text.lower())).split("\n")
+
+
 def document_lines(text: str) -> dict[int, str]:
     """Hash -> first line with that normal form, for the distinct non-empty normal forms of `text`."""
     found: dict[int, str] = {}
-    for line in text.split("\n"):
-        normal = normalise_line(line)
+    for line, normal in zip(text.split("\n"), normal_lines(text)):
         if normal:
             found.setdefault(line_hash(normal), line.strip())
     return found
@@ -69,7 +75,9 @@ class Evidence:
         return self
 
     def files_with(self, line: str) -> int:
-        normal = normalise_line(line)
+        return self.files_with_normal(normalise_line(line))
+
+    def files_with_normal(self, normal: str) -> int:
         return self.counts.get(line_hash(normal), 0) if normal else 0
 
     def most_repeated(self, n: int = 20, min_files: int = 2) -> list[tuple[str, int]]:
@@ -116,27 +124,34 @@ class RepeatedLine(Rule):
     least `min-files` files of the corpus being processed: navigation, footers and templates that
     no single-file pattern knows. Off by default, and it needs corpus evidence: the CLI collects it
     in a first pass over all files; a library user calls `repair.corpus.set_evidence()`.
-    A document that would lose more than B106's `max-share` is flagged, not cut."""
+    Lines whose normal form is shorter than `min-chars` stay: short repeated lines are mostly
+    structure (NAME, 注意, 一、), not boilerplate. A document that would lose more than B106's
+    `max-share` is flagged, not cut."""
 
     code = "B201"
     name = "repeated-line"
     summary = "Line repeated across many files of the corpus (boilerplate by frequency)"
-    example = ("正文\n本网站所有内容版权归本站所有", "正文\n")
+    example = (
+        "各位代表:现在,我代表区人民政府向大会报告工作,请予审议,并请区政协委员提出意见。\n"
+        "本网站所有内容版权归本站所有",
+        "各位代表:现在,我代表区人民政府向大会报告工作,请予审议,并请区政协委员提出意见。\n",
+    )
     default = False
-    options = {"min-files": 10}
+    options = {"min-files": 10, "min-chars": 8}
 
-    def find(self, text: str, ctx: Context):
+    def find(self, text: str, ctx: Context) -> Iterator[Change]:
         evidence = current_evidence()
         if evidence is None or not evidence.counts:
             return
         from repair.boilerplate import max_share
 
-        min_files = ctx.options(self)["min-files"]
+        options = ctx.options(self)
+        min_files, min_chars = options["min-files"], options["min-chars"]
         spans: list[tuple[int, int, int]] = []
         start = 0
-        for line in text.split("\n"):
+        for line, normal in zip(text.split("\n"), normal_lines(text)):
             end = min(start + len(line) + 1, len(text))  # with its newline
-            files = evidence.files_with(line)
+            files = evidence.files_with_normal(normal) if len(normal) >= min_chars else 0
             if files >= min_files:
                 spans.append((start, end, files))
             start = end
@@ -145,6 +160,7 @@ class RepeatedLine(Rule):
         for begin, end, files in spans:
             message = f"line found in {files} files (min-files {min_files})"
             if oversized:
-                yield self.flag(text, begin, end, 0.9, f"{message}; not cut: the document would lose {removed / len(text):.0%}")
+                share = removed / len(text)
+                yield self.flag(text, begin, end, 0.9, f"{message}; not cut: the document would lose {share:.0%}")
             else:
                 yield self.fix(text, begin, end, "", 0.95, message)

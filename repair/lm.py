@@ -27,6 +27,7 @@ API:
   compare(a, b, left="", right="") -> logprob(a) - logprob(b) in the same context: > 0 means `a`
       is the better Chinese. Rules treat a margin >= ``CLEAR_MARGIN`` (6 nats) as "clearly better".
   step(prev, ch) -> ln P(ch | prev) for one character (prev "" = line start); for searches.
+  frequency_rank(ch) -> 0 for the commonest Han character (both scripts), None if unseen.
   is_known(ch) -> whether the dictionary has seen this Han character.
   han_ratio(text) -> share of non-space characters that are Han.
   char_class(ch) -> the class name used above.
@@ -68,6 +69,7 @@ def _is_accented_latin(o: int) -> bool:
     return (0xC0 <= o <= 0x17F and o not in (0xD7, 0xF7)) or 0x1CD <= o <= 0x1DC
 
 
+@lru_cache(maxsize=65536)
 def char_class(ch: str) -> str:
     """The class of one character (see module docstring)."""
     o = ord(ch)
@@ -206,6 +208,7 @@ def logprob(text: str, left: str = "", right: str = "") -> float:
     return total
 
 
+@lru_cache(maxsize=1 << 18)
 def step(prev: str, ch: str) -> float:
     """ln P(ch | prev) for one character after one character ("" = start of a line)."""
     model = _model()
@@ -219,6 +222,11 @@ def step(prev: str, ch: str) -> float:
     if cls == LATIN and ch > "\x7f":
         return cost - ACCENTED_LATIN_COST
     return cost - MEMBER_COST[cls]
+
+
+def frequency_rank(ch: str) -> int | None:
+    """0 for the commonest Han character in the dictionary, None for one it never saw."""
+    return _model().index.get(ch)
 
 
 def is_known(ch: str) -> bool:

@@ -129,11 +129,11 @@ class PunctuationConvention(Rule):
         if dominant < options["min-marks"] or dominant < options["min-share"] * len(marks) or full == ascii_:
             return
         mapping = _ASCII_TO_FULL if full > ascii_ else _FULL_TO_ASCII
-        style = "fullwidth" if full > ascii_ else "ASCII"
+        share = f"{dominant} of {len(marks)} marks between Hanzi are {'fullwidth' if full > ascii_ else 'ASCII'}"
         for mark in marks:
             for position, char in mark:
                 if char in mapping:
-                    message = f"{char!r} -> {mapping[char]!r}: {dominant} of {len(marks)} marks between Hanzi are {style}"
+                    message = f"{char!r} -> {mapping[char]!r}: {share}"
                     yield self.fix(text, position, position + 1, mapping[char], 0.9, message)
 
 

@@ -8,7 +8,7 @@ from pypinyin import Style, pinyin
 
 from conftest import seed_text
 from repair import fix_text, scan_text
-from repair.annotation import INFO_KEY, is_reading, syllable, trail_byte_candidates
+from repair.annotation import INFO_KEY, OrphanPinyin, PinyinAnnotation, is_reading, syllable, trail_byte_candidates
 from repair.config import parse_table
 from repair.script import convert
 
@@ -173,6 +173,19 @@ def test_nonsense_pinyin_stays_in_a_converted_document():
     nonsense = "情(xiàn)侶(chōng)"
     result = fix_text(damaged + nonsense, keep())
     assert result.text == traditional + nonsense
+
+
+@pytest.mark.parametrize("rule", [PinyinAnnotation, OrphanPinyin])
+def test_examples_round_trip(rule):
+    damaged, repaired = rule.example
+    assert fix_text(damaged, parse_table({"select": ["A"]}, None)).text == repaired
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003"])
+def test_check_is_quiet_on_seeds_without_annotations(prefix):
+    result = scan_text(seed_text(prefix))
+    assert not [c for c in result.changes if c.code[0] in "AS"]
+    assert INFO_KEY not in result.info
 
 
 def test_orphans_need_the_signature():

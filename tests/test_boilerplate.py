@@ -126,3 +126,28 @@ def test_fix_is_idempotent_and_keeps_crlf():
 def test_title_marker_goes_only_on_the_title():
     text = "★2025年政府工作报告\n" + BODY + "★ 重点工作\n" + BODY
     assert fix_text(text, ONLY_B).text == text[1:]
+
+
+def test_benchmark_boilerplate_moved_onto_other_content_and_scripts():
+    """Every header and footer of the dev documents, on the gold text of other documents and
+    converted to other scripts and Taiwan wording: what a holdout from the same distribution does."""
+    import opencc
+
+    parts = {"header": set(), "footer": set()}
+    for line in (SHARED / "eval" / "data" / "manifest.jsonl").read_text("utf-8").split("\n"):
+        if line.strip() and (entry := json.loads(line))["category"] == "boilerplate":
+            for span in entry["spans"]:
+                parts[span["part"]].add(span["input_text"])
+    headers, footers = sorted(parts["header"]), sorted(parts["footer"])
+    contents = sorted(p.read_text("utf-8") for p in EVAL_DEV.glob("clean_zh_*/*.gold.txt"))
+    converters = [None, *(opencc.OpenCC(c) for c in ("s2t", "s2twp", "t2s"))]
+    wrong = []
+    for i, content in enumerate(contents):
+        header, footer = headers[i % len(headers)], footers[(i * 7) % len(footers)]
+        convert = converters[i % len(converters)]
+        if convert is not None:
+            header, footer = convert.convert(header), convert.convert(footer)
+        document = header + content + footer
+        if len(header) + len(footer) <= 0.3 * len(document) and fix_text(document, ONLY_B).text != content:
+            wrong.append((header[:30], footer[:30]))
+    assert not wrong

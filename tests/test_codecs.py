@@ -238,9 +238,10 @@ def test_repair_is_idempotent(damage):
 
 
 def test_smallest_span():
-    gold = "大洼区人民政府工作报告"
     bad = "大洼区" + "人民政府".encode("gbk").decode("latin-1") + "工作报告"
-    (change,) = fix_text(bad, MOJIBAKE).applied
+    result = fix_text(bad, MOJIBAKE)
+    assert result.text == "大洼区人民政府工作报告"
+    (change,) = result.applied
     assert (change.start, change.end, change.after) == (3, 11, "人民政府")
 
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import seed_text
 from repair import fix_text
 from repair.config import Config, parse_table
-from repair.corpus import Evidence, collect, current_evidence, line_hash, normalise_line, set_evidence
+from repair.corpus import collect, current_evidence, line_hash, normal_lines, normalise_line, set_evidence
 
 FOOTER = "本网站所有内容版权归盘锦市人民政府所有，未经许可不得转载。"
 SELECT = parse_table({"select": ["B201"], "options": {"B201": {"min-files": 3}}}, None)
@@ -77,7 +77,8 @@ def test_repeated_line_is_off_by_default(evidence):
 
 def test_repeated_line_removes_lines_found_in_min_files(evidence):
     result = fix_text(document(7), SELECT)
-    assert result.text == "\n".join(CONTENT[21:24]) + "\n"
+    # the footer goes; the counter, repeated too, is shorter than min-chars (访问量000) and stays
+    assert result.text == "\n".join(CONTENT[21:24]) + "\n访问量：959\n"
     assert {c.code for c in result.applied} == {"B201"}
     assert "found in 5 files" in result.applied[0].message
 
@@ -97,3 +98,28 @@ def test_oversized_repeated_removal_is_flagged(evidence):
     result = fix_text(text, SELECT)
     assert result.text == text
     assert [c.code for c in result.findings] == ["B201"]
+
+
+def test_rule_example_with_evidence():
+    from repair.corpus import RepeatedLine
+
+    damaged, repaired = RepeatedLine.example
+    footer = damaged.split("\n")[-1]
+    set_evidence(collect([f"第{n}篇\n{footer}" for n in range(10)]))
+    try:
+        assert fix_text(damaged, parse_table({"select": ["B201"]}, None)).text == repaired
+    finally:
+        set_evidence(None)
+
+
+def test_normal_lines_matches_normalise_line():
+    text = "第1行：Hello, World!\n\n---|\nİstanbul 2024_年\n"
+    assert normal_lines(text) == [normalise_line(line) for line in text.split("\n")]
+
+
+def test_short_repeated_lines_stay(evidence):
+    text = document(7).replace(FOOTER, "注意")
+    set_evidence(collect(document(n).replace(FOOTER, "注意") for n in range(5)))
+    assert "注意" in fix_text(text, SELECT).text
+    loose = parse_table({"select": ["B201"], "options": {"B201": {"min-files": 3, "min-chars": 1}}}, None)
+    assert "注意" not in fix_text(text, loose).text

@@ -148,3 +148,10 @@ def test_invalid_toml_and_missing_file(tmp_path):
     assert "invalid TOML" in error_for(tmp_path, GOOD + "\n[[pattern]\n")
     with pytest.raises(RuleError, match="cannot read"):
         ruleset_for((str(tmp_path / "absent.toml"),))
+
+
+def test_every_boilerplate_rule_example_is_what_it_does():
+    for code, rule in all_rules(Config()).items():
+        if code.startswith("B1") and rule.fixable:
+            damaged, repaired = rule.example
+            assert fix_text(damaged, Config(select=(code,))).text == repaired, code

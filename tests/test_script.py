@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from conftest import seed_text
 from repair import fix_text, scan_text
 from repair.config import parse_table
-from repair.script import changed_runs, classify, document_script, opencc_backend
+from repair.script import MixedScript, ScriptConversion, changed_runs, classify, document_script, opencc_backend
 
 # Written out here rather than imported, so a wrong mapping in the module fails.
 OPENCC_NAMES = {"simplified": "t2s", "traditional": "s2t", "tw": "s2tw", "hk": "s2hk", "twp": "s2twp"}
@@ -40,6 +40,13 @@ def test_conversion_equals_opencc(script, prefix):
 def test_japanese_is_not_converted():
     text = "これは日本語の文章です。東京都の区役所で手続きをします。会議は午後に始まります。"
     assert fix_text(text, config(script="simplified", select=["S"])).text == text
+
+
+def test_examples_round_trip():
+    damaged, repaired = ScriptConversion.example
+    assert fix_text(damaged, config(script="traditional", select=["S"])).text == repaired
+    damaged, repaired = MixedScript.example
+    assert damaged == repaired and fix_text(damaged, config(select=["S102"])).text == damaged
 
 
 def test_keep_changes_nothing():

@@ -33,7 +33,7 @@ from repair.registry import Context, Rule, register
 BARRIER = -3  # a character the wrong decoder cannot have produced: re-decoding stops there
 SWITCH = 4.0  # nats to start re-decoding: a clause must explain itself better than this
 BEAM = 8  # states kept per byte position and mode
-DOUBLE_LOSS_CANDIDATES = 3000  # for a pair with both bytes lost, the most common characters tried
+DOUBLE_LOSS_CANDIDATES = 800  # for a pair with both bytes lost, the most common characters tried
 MAX_OPTIONS = 60  # readings of one place with lost bytes tried, the likeliest in context first
 
 
@@ -88,7 +88,7 @@ def _rejects(confusion: Confusion, byte: int, following: int | None) -> bool:
     return byte << 8 | following not in confusion.wrong_valid
 
 
-@dataclass
+@dataclass(frozen=True)
 class Option:
     size: int  # bytes consumed
     char: str
@@ -96,17 +96,21 @@ class Option:
     guessed: bool  # a lost byte's value was chosen
 
 
-def decode_options(confusion: Confusion, template: list[int], pos: int) -> list[Option]:
+def decode_options(confusion: Confusion, template: list[int], pos: int) -> tuple[Option, ...]:
     """The characters the right codec can read at `pos` of the template."""
-    item = template[pos]
-    if item == BARRIER:
-        return []
-    if 0 <= item < 0x80:
-        return [Option(1, chr(item), (item,), False)]
-    table = confusion.right_table
     end = len(template)
     nxt = template[pos + 1] if pos + 1 < end else BARRIER
     after = template[pos + 2] if pos + 2 < end else None
+    return _options_at(confusion, template[pos], nxt, after)
+
+
+@lru_cache(maxsize=65536)
+def _options_at(confusion: Confusion, item: int, nxt: int, after: int | None) -> tuple[Option, ...]:
+    if item == BARRIER:
+        return ()
+    if 0 <= item < 0x80:
+        return (Option(1, chr(item), (item,), False),)
+    table = confusion.right_table
     options = [Option(1, "?", (0x3F,), False)] if item == QMARK else []
     if item >= 0x80 and nxt >= 0:
         ch = table.get(item << 8 | nxt)
@@ -122,7 +126,7 @@ def decode_options(confusion: Confusion, template: list[int], pos: int) -> list[
                        if _rejects(confusion, trail, after))
     if item == LOST and not options:
         options.append(Option(1, "\ufffd", (-1,), True))
-    return options
+    return tuple(options)
 
 
 @dataclass
@@ -205,9 +209,6 @@ def _offer(bucket: dict, key: tuple, cost: float, back: tuple) -> None:
     known = bucket.get(key)
     if known is None or cost < known[0]:
         bucket[key] = (cost, back)
-        if len(bucket) > 4 * BEAM:
-            worst = max(bucket, key=lambda k: bucket[k][0])
-            del bucket[worst]
 
 
 @dataclass
@@ -318,8 +319,6 @@ class Analysis:
         # character, a symbol such as ☆, an accented letter).
         return region.margin >= self.margin and (self.damaged or _han_count(region.after) >= 2)
 
-    def gain(self, n: int) -> float:
-        return sum(r.margin for r in self.lines.get(n, ()) if self.accepts(r))
 
 
 class _ConfusionRule(Rule):
@@ -344,16 +343,17 @@ class _ConfusionRule(Rule):
         mine = ctx.memo(f"{self.code}:analysis", text, lambda t: self.analyse(t, opts))
         if not mine.lines:
             return []
-        rival = self.rival
-        theirs = ctx.memo(f"{rival.code}:analysis", text, lambda t: rival.analyse(t, ctx.options(rival)))
         offsets = [0]
-        for line in text.split("\n"):
+        lines = text.split("\n")
+        for line in lines:
             offsets.append(offsets[-1] + len(line) + 1)
+        rival, rival_opts = self.rival, ctx.options(self.rival)
         changes: list[Change] = []
         for n, found in sorted(mine.lines.items()):
             # Big5 read as GBK and GBK read as Big5 both turn Chinese into Chinese-looking text:
             # a line belongs to the confusion that explains it better.
-            if theirs.gain(n) > mine.gain(n):
+            threshold = min(opts["doc_margin"], rival_opts["doc_margin"])
+            if _gain(rival._line_regions(lines, n, rival_opts), threshold) > _gain(found, threshold):
                 continue
             for region in found:
                 changes.extend(self._records(text, offsets[n], region, mine, opts))
@@ -361,7 +361,7 @@ class _ConfusionRule(Rule):
 
     def analyse(self, text: str, opts: dict) -> Analysis:
         """The re-decodable regions of every suspicious line, and the margin that applies."""
-        if kana_share(text) >= JAPANESE_KANA_SHARE:
+        if kana_share(text) >= JAPANESE_KANA_SHARE and len(_HIRAGANA_RUN.findall(text)) >= 2:
             return Analysis({}, opts["margin"], False)
         marker = self._marker_re
         lines = text.split("\n")
@@ -378,10 +378,8 @@ class _ConfusionRule(Rule):
         return Analysis({n: regs for n, regs in found.items() if regs},
                         opts["doc_margin"] if damaged else opts["margin"], damaged)
 
-    def _line_regions(self, lines: list[str], n: int, opts: dict) -> list[Region]:
-        left = "\n" if n else ""
-        right = "\n" if n + 1 < len(lines) else ""
-        return list(regions(self.confusion, lines[n], left, right, "\ufffd?", opts["fill_margin"]))
+    def _line_regions(self, lines: list[str], n: int, opts: dict) -> tuple[Region, ...]:
+        return _cached_regions(self.confusion, lines[n], n > 0, n + 1 < len(lines), opts["fill_margin"])
 
     def _records(self, text: str, offset: int, region: Region, analysis: Analysis, opts: dict) -> Iterator[Change]:
         start, end = offset + region.start, offset + region.end
@@ -394,6 +392,16 @@ class _ConfusionRule(Rule):
         elif region.margin >= opts["report_margin"] and _han_count(region.after) >= 2:
             yield Change(self.code, self.name, start, end, text[start:end], region.after, 0.5,
                          f"{self.summary}: possible, {region.margin:.1f} nats better")
+
+
+@lru_cache(maxsize=4096)
+def _cached_regions(confusion: Confusion, line: str, after_break: bool, before_break: bool, fill_margin: float) -> tuple[Region, ...]:
+    """A line's regions; the engine's later passes and the rival rule ask again for unchanged lines."""
+    return tuple(regions(confusion, line, "\n" if after_break else "", "\n" if before_break else "", "\ufffd?", fill_margin))
+
+
+def _gain(found: Iterable[Region], threshold: float) -> float:
+    return sum(r.margin for r in found if r.margin >= threshold)
 
 
 @lru_cache(maxsize=None)

@@ -43,6 +43,7 @@ _HIGH_CHARS = "".join(re.escape(ch) for ch, b in SINGLE_BYTE.items() if b >= 0x8
 _LATIN1_HIGH = "\x80-\xff"  # the same bytes without the cp1252 punctuation (“” … — are common)
 _CONT_CHARS = "".join(re.escape(ch) for ch, b in SINGLE_BYTE.items() if 0x80 <= b < 0xC0)
 
+_HIGH_RUN = re.compile(f"[{_HIGH_CHARS}]")
 # UTF-8 read as cp1252: a lead byte character followed by a continuation byte character.
 _UTF8_AS_CP1252 = re.compile(f"[\u00c2-\u00f4][{_CONT_CHARS}]")
 # GBK/Big5 read as Latin-1: two characters that stand for bytes >= 0x80 in a row, one of them
@@ -50,23 +51,31 @@ _UTF8_AS_CP1252 = re.compile(f"[\u00c2-\u00f4][{_CONT_CHARS}]")
 _LEGACY_AS_LATIN1 = re.compile(f"[{_LATIN1_HIGH}][{_HIGH_CHARS}]|[{_HIGH_CHARS}][{_LATIN1_HIGH}]")
 # Traces of lost bytes: U+FFFD (EF BF BD) pairs read as GBK, uninitialised-memory fills
 # (0xCC and 0xCD bytes shown as 烫 and 屯), U+FFFD read as cp1252.
+_TRACE_SEEDS = ("锟斤", "烫烫烫烫", "屯屯屯屯", "ï¿½")
 _LOST_BYTES_TRACE = re.compile("(?:锟斤拷)+(?:锟斤?)?|锟斤|烫{4,}|屯{4,}|(?:ï¿½)+")
 
 
 @lru_cache(maxsize=1)
 def _utf8_as_gbk_signature() -> re.Pattern[str]:
-    """Characters GBK makes of a UTF-8 lead byte of a CJK character (E3-E9, EF) and the first
-    continuation byte (rare characters in real text, one in every three of the damage), followed
-by another character of the damage."""
+    """Two characters as GBK makes them of UTF-8 CJK text: the lead byte of a character (E3-E9,
+    EF) with its first continuation byte, then a continuation byte with the next lead byte (or
+    a mark of a lost byte). Both are rare characters in real text; the pair is in every run."""
+    leads = (*range(0xE3, 0xEA), 0xEF)
+    first = _gbk_chars((a, b) for a in leads for b in range(0x80, 0xC0))
+    # (a continuation byte with a lead byte, or with another continuation byte when the pair
+    # between them was dropped)
+    second = _gbk_chars((a, b) for a in range(0x80, 0xC0) for b in (*leads, *range(0x80, 0xC0)))
+    return re.compile(f"[{first}][{second}\ue000-\uf8ff€?\ufffd]")
+
+
+def _gbk_chars(pairs: Iterable[tuple[int, int]]) -> str:
     chars = set()
-    for lead in (*range(0xE3, 0xEA), 0xEF):
-        for trail in range(0x80, 0xC0):
-            try:
-                chars.add(bytes((lead, trail)).decode("gbk"))
-            except UnicodeDecodeError:
-                pass
-    members = "".join(sorted(chars))
-    return re.compile(f"[{members}][\u3000-\u9fff\ue000-\uf8ff\uff00-\uffef€?\ufffd]")
+    for pair in pairs:
+        try:
+            chars.add(bytes(pair).decode("gbk"))
+        except UnicodeDecodeError:
+            pass
+    return "".join(re.escape(ch) for ch in sorted(chars))
 
 
 def _utf8_need(lead: int) -> int:
@@ -82,6 +91,7 @@ def _utf8_need(lead: int) -> int:
     return -1
 
 
+@lru_cache(maxsize=131072)
 def _char_ok(ch: str, guessed: bool) -> bool:
     """Could `ch` be in the original text? A guessed character (lost bytes filled in) must be
     Chinese text: Han, CJK or fullwidth punctuation; a decoded one anything but a control."""
@@ -94,8 +104,14 @@ def _char_ok(ch: str, guessed: bool) -> bool:
         return cls != lm.BAD or "\x80" <= ch <= "\x9f" or ch in "\t\n"
     if cls == lm.BAD:
         return False
-    o = ord(ch)
-    return cls == lm.HAN and ch in lm._model().index or 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF5E or ch in "“”‘’—…·"
+    if cls == lm.HAN:
+        return -lm.logprob(ch) < GUESS_MAX_COST
+    return "\u3000" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff5e" or ch in "“”‘’—…·"
+
+
+# A lost character is guessed only among Han characters the language model knows (unknown ones
+# cost about 20 nats): a rare character is never invented.
+GUESS_MAX_COST = 19.0
 
 
 class Candidates(tuple):
@@ -239,7 +255,7 @@ def _emit_cost(prev: str, items: list) -> tuple[float, str]:
     return total, prev
 
 
-SHORTLIST = 40
+SHORTLIST = 20
 
 
 @lru_cache(maxsize=4096)
@@ -283,6 +299,8 @@ def shortest_decoding(
             if not pending:  # offered last: at equal cost, ASCII joins the decoded text around it
                 _offer(nxt, ((), _context(token.char)), cost + _cost(prev, token.char), (node, i, RAW))
         states = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
+    if insertions and tokens:  # bytes lost at the very end
+        states = _with_insertions(states, insertions, push, len(tokens) - 1)
     ends = [(cost, node) for (pending, _), (cost, node) in states.items() if not pending]
     node = min(ends, key=lambda e: e[0])[1] if ends else None
     out: list[tuple[int, object]] = []
@@ -371,19 +389,20 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
     """Fill each candidate set with the language model's choice in context, left to right."""
     from repair import lm
 
-    text = [it if isinstance(it, str) else it[0] for it in items]  # type: ignore[index]
-    choices = []
-    for k, it in enumerate(items):
-        if isinstance(it, str):
-            continue
-        before = left + "".join(text[:k])
-        after = "".join(text[k + 1 : k + 3]) + right
-        opened = _unclosed_bracket(before)
-        scored = sorted(((lm.logprob(c, before[-2:], after) + (BRACKET_BONUS if c == opened else 0.0), c) for c in it), reverse=True)
-        text[k] = scored[0][1]
-        runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
-        choices.append(Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0]))
-    return "".join(text), choices
+    text = [it if isinstance(it, str) else _shortlist(it)[0] for it in items]  # type: ignore[arg-type]
+    choices: dict[int, Choice] = {}
+    for _ in range(2):  # the second round sees the neighbours the first one chose
+        for k, it in enumerate(items):
+            if isinstance(it, str):
+                continue
+            before = left + "".join(text[:k])
+            after = "".join(text[k + 1 : k + 3]) + right
+            opened = _unclosed_bracket(before)
+            scored = sorted(((lm.logprob(c, before[-2:], after) + (BRACKET_BONUS if c == opened else 0.0), c) for c in it), reverse=True)
+            text[k] = scored[0][1]
+            runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
+            choices[k] = Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0])
+    return "".join(text), list(choices.values())
 
 
 _BRACKETS = {"《": "》", "「": "」", "『": "』", "（": "）", "“": "”", "【": "】", "〈": "〉", "(": ")"}
@@ -557,10 +576,9 @@ def _gbk_bytes(ch: str) -> bytes | None:
         return ch.encode("gbk")
     except UnicodeEncodeError:
         pass
-    if "\ue000" <= ch <= "\uf8ff":  # GB18030 maps GBK's unassigned codes to private use
-        encoded = ch.encode("gb18030")
-        return encoded if len(encoded) == 2 else None
-    return None
+    # GB18030 gives GBK's unassigned codes characters (private use, ideographic description)
+    encoded = ch.encode("gb18030")
+    return encoded if len(encoded) == 2 else None
 
 
 @lru_cache(maxsize=1)
@@ -582,7 +600,8 @@ def _dropped_pairs() -> tuple[Pattern, ...]:
 
 
 LOST_BYTE_COST = 2.0
-DROPPED_PAIR_COST = 9.0
+DROPPED_PAIR_COST = 5.0
+UNSEEN_DECODER_COST = 4.0
 SWALLOWED_COST = 6.0
 
 
@@ -646,9 +665,16 @@ class Utf8ReadAsGbk(Rule):
         if not signature.search(text):
             return
         clear = float(ctx.options(self)["min-margin"])
-        win936 = "€" in text
-        insertions = _dropped_pairs() if win936 else ()
-        dropped = tuple((p, DROPPED_PAIR_COST) for p in insertions)
+        win936 = "€" in text  # code page 936 is the one decoder that keeps 0x80, as the euro sign
+        # It also drops unassigned pairs silently. Without the euro sign that is still possible
+        # (a short text, copy and paste through Windows), at a higher cost; not where U+FFFD
+        # shows that the decoder marked every byte it lost.
+        if win936:
+            dropped = tuple((p, DROPPED_PAIR_COST) for p in _dropped_pairs())
+        elif "\ufffd" not in text:
+            dropped = tuple((p, DROPPED_PAIR_COST + UNSEEN_DECODER_COST) for p in _dropped_pairs())
+        else:
+            dropped = ()
         for offset, line in lines_matching(text, signature):
             for rep in decode_line(line, _gbk_encodable, _strict_utf8_from_gbk, lambda seg: _gbk_tokens(seg, win936), push_utf8, dropped):
                 if _has_wide(rep.after):
@@ -695,6 +721,8 @@ class LostBytesTrace(Rule):
     fixable = False
 
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
+        if not any(seed in text for seed in _TRACE_SEEDS):  # substring search: far cheaper than the regex
+            return
         for m in _LOST_BYTES_TRACE.finditer(text):
             lost = len(m.group()) // 3 if m.group()[0] in "锟ï" else len(m.group())
             yield self.flag(text, m.start(), m.end(), 0.95,
@@ -764,30 +792,41 @@ class LegacyCjkReadAsLatin1(Rule):
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
         if not _LEGACY_AS_LATIN1.search(text):
             return
+        from repair import lm
+
         clear = float(ctx.options(self)["min-margin"])
         lines = []
         gain = {"gbk": 0.0, "big5": 0.0}
         for offset, line in lines_matching(text, _LEGACY_AS_LATIN1):
-            utf8 = [r for r in _utf8_readings(line) if _has_wide(r.after)]
-            readings = {}
+            utf8 = [r for r in _utf8_readings_shared(ctx, line) if _has_wide(r.after)]
+            if utf8 and _covers_high(line, utf8):
+                continue  # UTF-8 read as cp1252 through and through: M105's
+            readings = {"gbk": [], "big5": []}
             for codec, strict, push in (("gbk", _STRICT_GBK, _PUSH_GBK), ("big5", _STRICT_BIG5, _PUSH_BIG5)):
                 reps = decode_line(line, _single_byte_encodable, strict, _single_byte_tokens, push)
                 readings[codec] = [r for r in reps if _cjk_count(r.after) and not _outweighed(line, r, utf8)]
                 gain[codec] += sum(r.margin for r in readings[codec])
+                if readings[codec] and all(lm.mean_logprob(r.after) > PLAUSIBLE_CHINESE for r in readings[codec]):
+                    break  # reads as Chinese already: the other codec could not do clearly better
             lines.append((offset, line, readings))
         # One document, one codec: the other is taken only where it reads clearly better.
         usual, other = ("gbk", "big5") if gain["gbk"] >= gain["big5"] else ("big5", "gbk")
         found = []
         for offset, line, readings in lines:
             kept = [r for r in readings[usual] if not _outweighed(line, r, readings[other], clear)]
-            kept += [r for r in readings[other] if not any(_overlap(r, k) for k in kept)]
-            found += [(offset, r) for r in kept]
+            found += [(offset, r, usual) for r in kept]
+            found += [(offset, r, other) for r in readings[other] if not any(_overlap(r, k) for k in kept)]
         # A lone character (`ºÍ` for 和 between ASCII words) is trusted only in a document that
         # also has longer runs of the same damage.
-        if not any(_cjk_count(rep.after) >= 2 and rep.margin >= clear for _, rep in found):
+        if not any(_cjk_count(rep.after) >= 2 and rep.margin >= clear for _, rep, _ in found):
             return
-        for offset, rep in found:
-            yield from _emit(self, text, offset, rep, clear, f"{usual.upper()} read as Latin-1")
+        for offset, rep, codec in found:
+            yield from _emit(self, text, offset, rep, clear, f"{codec.upper()} read as Latin-1")
+
+
+# Mean log-probability per character above which a decoding reads as Chinese (clean text scores
+# about -5.5 to -7, mojibake -10 to -13; see repair.lm).
+PLAUSIBLE_CHINESE = -8.5
 
 
 def _single_byte_encodable(ch: str) -> bool:
@@ -838,13 +877,13 @@ def _cp1252_tokens(line: str) -> list[Token]:
 # What a repair of UTF-8 read as cp1252 may produce: CJK, kana and Hangul, Latin-1 and Latin
 # Extended-A letters (ftfy's common case, `Ã©` for é), punctuation and symbols; not the Greek,
 # Cyrillic or rarer scripts that GBK bytes read as Latin-1 can also spell as UTF-8.
-_UTF8_RESULT = re.compile(
-    "[\t\n\x20-\x7e\xa0-\u017f\u2000-\u2bff\u2e80-\u33ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff00-\uffef\ufffd]*"
-)
+@lru_cache(maxsize=1)
+def _utf8_result() -> re.Pattern[str]:
+    return re.compile("[\t\n\x20-\x7e\xa0-\u017f\u2000-\u2bff\u2e80-\u33ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff00-\uffef\ufffd]*")
 
 
 def _utf8_result_ok(after: str) -> bool:
-    return _UTF8_RESULT.fullmatch(after) is not None
+    return _utf8_result().fullmatch(after) is not None
 
 
 _DROPPED_UNDEFINED = (((CP1252_UNDEFINED,), LOST_BYTE_COST + 1.0),)
@@ -878,6 +917,21 @@ def _strict_utf8_layers(segment: str) -> str | None:
     if text == segment and not segment.isascii():
         return None
     return text
+
+
+def _utf8_readings_shared(ctx: Context, line: str) -> list[Repair]:
+    """_utf8_readings, computed once per line for M104 and M105."""
+    return ctx.memo(f"utf8-as-cp1252:{line}", line, _utf8_readings)
+
+
+def _covers_high(line: str, reps: list[Repair]) -> bool:
+    """Do the repairs cover every character of the line that stands for a byte >= 0x80?"""
+    cursor = 0
+    for r in reps:
+        if _HIGH_RUN.search(line, cursor, r.start):
+            return False
+        cursor = r.end
+    return not _HIGH_RUN.search(line, cursor)
 
 
 def _utf8_readings(line: str) -> list[Repair]:
@@ -929,7 +983,7 @@ class Utf8ReadAsCp1252(Rule):
             return
         clear = float(ctx.options(self)["min-margin"])
         for offset, line in lines_matching(text, _UTF8_AS_CP1252):
-            found = _utf8_readings(line)
+            found = _utf8_readings_shared(ctx, line)
             for rep in found:
                 yield from _emit(self, text, offset, rep, clear, "UTF-8 read as Windows-1252")
             if not found:

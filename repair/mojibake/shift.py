@@ -18,38 +18,44 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from collections import Counter
+from functools import cached_property, lru_cache
 from math import log1p
 
 from repair.registry import Context, Rule, register
 
-# A possible end of a misaligned run: a `?` touching a non-ASCII character, or a lone ASCII
-# byte in 0x40-0x7E right after a non-ASCII character or `?` (a GBK trail byte read as ASCII).
+# A possible end of a misaligned run ("terminator"): a `?` (one byte the decoder gave up on) or
+# a lone ASCII byte in 0x40-0x7E (a GBK trail byte that resynchronised the decoder).
 _TRIGGER = re.compile(
     r"(?<=[^\x00-\x7f])\?|\?(?=[^\x00-\x7f])"  # `?` touching a non-ASCII character
-    r"|(?<=[^\x00-\u024f?])[\x40-\x7e](?![A-Za-z])"  # a lone ASCII byte after Chinese (not after Latin letters)
-    r"|(?<=\?)[\x40-\x7e](?=[^\x00-\u024f])"
-    r"|(?<=[a-z\u00e0-\u01dc]\))(?:[\x40-\x7e](?![A-Za-z])|\?)"  # right after a lost character's pinyin
+    r"|(?<=[^\x00-\u024f?])[\x40-\x7e](?![A-Za-z])"  # a lone ASCII byte after Chinese (not after Latin)
+    r"|(?<=\?)[\x40-\x7e](?=[^\x00-\u024f])"  # ... or right after the `?` of a lost lead byte
+    r"|(?<=[a-z\u00e0-\u01dc]\))(?:[\x40-\x7e](?![A-Za-z])|\?)"  # ... or after a lost character's pinyin
 )
 # The trace of a misread character that a converter annotated with its pinyin and that was then
-# lost, opening parenthesis and all (seed 004: `勇?lián)?dāng)轉`).
+# lost, opening parenthesis and all (seed 004: `勇?lián)?dāng)轉` for 勇擔當轉).
 _PINYIN = "a-z\u00e0-\u00fc\u0101-\u01dc\u0144\u0148\u01f9\u1e3f"
 _LOST_ANNOTATED = re.compile(rf"\?([{_PINYIN}]+)\)")
 _ANNOTATION_REST = re.compile(rf"([{_PINYIN}]+)\)")
-_MAX_RUN = 48  # characters; longer runs are re-paired piecewise by their own terminators
-_COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones ...
-_GIVE_UP = 25.0
-_GAP_TRIES = 3  # candidate runs per terminator searched for dropped byte pairs
-_MAX_GAPS = 4
-_GAP_GAIN = 5.0  # nats a dropped pair must add, per character of text
-_GAP_CLEAR = 10.0  # nats a dropped pair must add before the repair counts as clear (else reported)
-_CHAR_COST = 6.0
-_CLEAN_LINE = -7.6  # mean nats per Han character: clean text -5 to -7, other mojibake -8 to -14
 _HAN_STRETCH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_OTHER_SCRIPT = 4.0  # nats against restoring a character of the script the document does not use  # nats: what a typical character of clean Chinese costs the language model  # nats below the best start found: the run cannot begin further left
+
+_MAX_RUN = 48  # characters a run may reach back from its terminator
+_COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones (and the document's)
+_GIVE_UP = 25.0
+_JOINT = 15  # candidates of each side kept when two lost characters are chosen together  # nats below the best start found: the run cannot begin further left
+_GAP_TRIES = 3  # candidate runs per terminator searched for dropped byte pairs
+_MAX_GAPS = 4  # dropped pairs per run
+_GAP_GAIN = 5.0  # nats a dropped pair must add (per character of text) to be assumed
+_GAP_CLEAR = 10.0  # nats a dropped pair must add before the repair counts as clear (else reported)
+_CHAR_COST = 6.0  # nats: what a typical character of clean Chinese costs the language model
+_OTHER_SCRIPT = 4.0  # nats against restoring a character of the script the document does not use
+_MISREAD_TAIL = -16.0  # nats for the two characters before a terminator: misread ones cost more
+_SAMPLE = 1500  # Han characters sampled to judge whether a document reads as Chinese at all
+_SAMPLE_MIN = 200
+_GARBLED_DOC = -9.0  # mean nats per Han character below which a whole document is garbled
+_CLEAN_LINE = -7.6  # mean nats per Han character: clean text -5 to -7, other mojibake -8 to -14
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,6 @@ class Candidate:
     end: int
     repaired: str
     margin: float  # language-model log probability gained (nats)
-    free: int  # bytes chosen by the language model rather than known
     chars: str = ""  # the re-decoded characters before folding to the file's convention
     clear: float = float("inf")  # the least lead of a guessed character over its runner-up (nats)
 
@@ -144,8 +149,8 @@ def _units_before(line: str, end: int, floor: int) -> list[tuple[int, tuple[int,
     units: list[tuple[int, tuple[int, ...]]] = []
     pos = end
     while pos > floor and len(units) < _MAX_RUN:
-        trace = _LOST_ANNOTATED.search(line, floor, pos)
-        if trace and trace.end() == pos:
+        trace = _lost_annotated_ending_at(line, floor, pos) if line[pos - 1] == ")" else None
+        if trace:
             # `?pinyin)`: a misread character the converter annotated, then lost.  It was read
             # from the last byte of the intact character before it, which fixes its lead byte.
             lead = _last_byte(line[trace.start() - 1:trace.start()])
@@ -167,6 +172,13 @@ def _units_before(line: str, end: int, floor: int) -> list[tuple[int, tuple[int,
             units.append((pos - 1, codes))
             pos -= 1
     return units
+
+
+def _lost_annotated_ending_at(line: str, floor: int, pos: int) -> re.Match | None:
+    for trace in _LOST_ANNOTATED.finditer(line, max(floor, pos - 10), pos):  # a syllable is short
+        if trace.end() == pos:
+            return trace
+    return None
 
 
 def _lone_byte_can_end_run(before: str) -> bool:
@@ -220,21 +232,52 @@ class DocStats:
     Taiwanese manual, ``,`` in an NFKC corpus)."""
 
     def __init__(self, text: str):
+        self.text = text
         self.ascii_punct = _ascii_convention(text)
-        self.chars = Counter(text)
         self._script: str | None = None
-        self.pairs = Counter(map("".join, zip(text, text[1:])))
+        self._readable: bool | None = None
         self._next: dict[str, set[str]] | None = None
         self._prev: dict[str, set[str]] = {}
 
+    @cached_property
+    def chars(self) -> Counter:
+        return Counter(self.text)
+
+    @cached_property
+    def pairs(self) -> Counter:
+        return Counter(map("".join, zip(self.text, self.text[1:])))
+
     def neighbours(self, left: str, right: str) -> set[str]:
-        """Characters this document writes after `left` or before `right` (... and among these)."""
+        """Characters this document writes after `left` or before `right`."""
+        return self.followers(left[-1:]) | self._leaders().get(right[:1], set())
+
+    def followers(self, ch: str) -> set[str]:
+        """Characters this document writes after `ch`."""
+        self._leaders()
+        return self._next.get(ch, set())
+
+    def _leaders(self) -> dict[str, set[str]]:
         if self._next is None:
             self._next, self._prev = {}, {}
             for pair in self.pairs:
                 self._next.setdefault(pair[0], set()).add(pair[1])
                 self._prev.setdefault(pair[1], set()).add(pair[0])
-        return self._next.get(left[-1:], set()) | self._prev.get(right[:1], set())
+        return self._prev
+
+    def readable(self) -> bool:
+        """Whether the document's Chinese mostly reads as Chinese (a sample of its Han stretches).
+        A misread run is local damage; a document garbled throughout is another mojibake."""
+        if self._readable is None:
+            logprob = _lm().logprob
+            total = count = 0
+            for stretch in _HAN_STRETCH.findall(self.text):
+                total += logprob(stretch)
+                count += len(stretch)
+                if count > _SAMPLE:
+                    break
+            # A short text is judged line by line instead (one misread run may be most of it).
+            self._readable = count < _SAMPLE_MIN or total / count > _GARBLED_DOC
+        return self._readable
 
     def script(self) -> str:
         """"simplified", "traditional" or "" (mixed or unknown): what this document writes."""
@@ -246,14 +289,13 @@ class DocStats:
         return self._script
 
     def bonus(self, ch: str, left: str, right: str) -> float:
+        """Nats added for a candidate the document itself uses, alone and next to these neighbours."""
         own = self.script()
         if own and any(_script_of(c) not in ("", own) for c in ch):
             return -_OTHER_SCRIPT  # a simplified character restored into traditional text, or back
-        return (0.5 * log1p(self.chars[ch]) + log1p(self.pairs[left[-1:] + ch])
-                + log1p(self.pairs[ch + right[:1]]))
-
-
-
+        around = left[-1:] + ch + right[:1]
+        return (sum(log1p(self.chars[c]) for c in ch) / max(len(ch), 1)
+                + sum(log1p(self.pairs[around[i:i + 2]]) for i in range(len(around) - 1)))
 
 
 def _best_char(options: Iterable[str], left: str, right: str, stats: DocStats) -> tuple[str, float]:
@@ -292,7 +334,7 @@ def _lost_char_options(following: int | None, left: str, right: str, stats: DocS
     """The commonest candidates, plus those this document uses next to the same neighbours."""
     by_char = _gbk()[1]
     options = list(_lost_pair_options(following)[:_COMMON_LOST])
-    for ch in stats.neighbours(left, right):
+    for ch in sorted(stats.neighbours(left, right)):
         code = by_char.get(ch)
         if code is not None and _resyncs(code & 0xFF, following):
             options.append(ch)
@@ -345,7 +387,11 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
     stop = resumed.end() if resumed else end + 1
     after = line[stop:stop + 1]
     following = None if resumed else _first_byte(after)
-    units = _units_before(line, end, 0)
+    # Cheap screen: a run of k >= 1 characters ends in misread characters, which read badly.
+    tail = line[max(0, end - 2):end]
+    misread = ("?" in tail or logprob(tail, line[max(0, end - 3):max(0, end - 2)]) < _MISREAD_TAIL
+               or (end and line[end - 1] == ")" and _lost_annotated_ending_at(line, 0, end) is not None))
+    units = _units_before(line, end, 0) if misread or resumed else []
     traced = bool(units) and _LOST_ANNOTATED.match(line, units[-1][0]) is not None
     codes = _choose_readings(units, terminator)  # right to left
     inner: list[str] = []  # re-paired characters between the first and the last, right to left
@@ -369,13 +415,17 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
         for span_start in (start - 1, start):  # with the `?` of the lost lead byte, or without
             if span_start < 0 or (span_start < start and (traced or line[span_start] != "?")):
                 continue
+            if not k and terminator == "?" and span_start == start:
+                continue  # a lone `?` is a question mark unless misread text or a lost lead byte goes with it
             left = line[span_start - 1:span_start]
             if traced and k == len(units):  # the annotated character's lead byte is known
                 restored, lead = middle + last, last_lead
+            elif k == 1 and terminator == "?":  # both bytes around one misread character were lost
+                restored, lead = _best_both(codes[0], following, left, after, stats)
             elif k:
                 rest = middle + last
                 first, lead = _best_char(_by_byte()[1].get(codes[k - 1] >> 8, ()), left,
-                                      _fold_like(rest[:1], fold), stats)
+                                         _fold_like(rest[:1], fold), stats)
                 restored = first + rest
                 lead = min(lead, last_lead)
             else:  # the lost lead byte and the terminator make one character
@@ -394,12 +444,31 @@ def _candidates_at(line: str, end: int, terminator: str, stats: DocStats) -> Ite
             shown = _fold_like(restored, fold)
             before = line[span_start:stop]
             margin = logprob(shown, left, after) - logprob(before, left, after)
-            guessed = 1 + (terminator == "?") + (k == 0 and terminator == "?")
             here = max(here, margin)
-            yield Candidate(span_start, stop, shown, margin, guessed, restored, lead)
+            yield Candidate(span_start, stop, shown, margin, restored, lead)
         best = max(best, here)
         if here < best - _GIVE_UP:  # well into clean text: the run cannot begin further left
             return
+
+
+def _best_both(code: int, following: int | None, left: str, after: str, stats: DocStats) -> tuple[str, float]:
+    """The two characters one misread character straddles, (L, code[0]) and (code[1], x), with
+    both L and x lost: chosen together among the likeliest of each."""
+    fold = stats.ascii_punct
+    logprob = _lm().logprob
+    firsts = _by_byte()[1].get(code >> 8, ())
+    lasts = _lost_trail_options(code & 0xFF, following)
+
+    def alone(ch: str, before: str, behind: str) -> float:
+        shown = _fold_like(ch, fold)
+        return logprob(shown, before, behind) + stats.bonus(shown, before, behind)
+
+    possible_lasts = set(lasts)
+    pairs = {a + b for a in firsts for b in stats.followers(a) if b in possible_lasts}  # the document's own
+    firsts = sorted(firsts, key=lambda ch: alone(ch, left, ""), reverse=True)[:_JOINT]
+    lasts = sorted(lasts, key=lambda ch: alone(ch, "", after), reverse=True)[:_JOINT]
+    pairs.update(a + b for a in firsts for b in lasts)
+    return _best_char(sorted(pairs), left, after, stats)
 
 
 def _best_pair(code: int, reading: str, left: str, after: str, stats: DocStats) -> tuple[str, float]:
@@ -496,7 +565,7 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
     shown = _fold_like("".join(chars), fold)
     added = len(chars) - len(cand.chars)
     margin = logprob(shown, left, right) - logprob(line[cand.start:cand.end], left, right) + _CHAR_COST * added
-    return Candidate(cand.start, cand.end, shown, margin, cand.free + 2, "".join(chars),
+    return Candidate(cand.start, cand.end, shown, margin, "".join(chars),
                      min(cand.clear, weakest - _GAP_CLEAR))
 
 
@@ -550,10 +619,14 @@ class GbkMisalignment(Rule):
     The rule maps each character of a suspected run back to its GBK bytes (an ASCII `!;,:?()`
     may stand for its fullwidth form, `?` for a lost byte), re-pairs them one byte earlier, lets
     the language model choose the lost bytes among the codes GBK allows, and searches for byte
-    pairs a decoder dropped.  It repairs the smallest span that explains the damage, writes
-    restored punctuation in the file's own convention, and repairs only when the re-decoded text
-    beats the text as it stands by a clear margin (option `fix-margin`, in nats); a weaker case
-    is reported with its best candidate.
+    pairs a decoder dropped.  A `?pinyin)` left where a converter annotated a misread character
+    counts as that character, pronounced so.  It repairs the smallest span that explains the
+    damage and writes restored punctuation in the file's own convention.
+
+    A repair needs a clear language-model margin over the text as it stands (`fix-margin`, nats)
+    and every guessed character must beat its runner-up (`min-lead`, nats); otherwise the run is
+    reported with its best reading (from `flag-margin` up).  A lone `?` with nothing misread
+    around it is a question mark, and a document garbled throughout is left to the other M rules.
     """
 
     code = "M101"
@@ -562,22 +635,29 @@ class GbkMisalignment(Rule):
     example = ("投資?!白叱鋈ァ⒄堖M來”", "投資。“走出去、請進來”")
     # Margins in nats over the text as it stands; `min-lead`: how far each guessed character must
     # beat its runner-up (a repair that hinges on a coin toss is reported, not applied).
-    options = {"fix-margin": 7.0, "flag-margin": 5.0, "min-lead": 0.5}
+    options = {"fix-margin": 6.0, "flag-margin": 5.0, "min-lead": 0.5}
 
     def find(self, text: str, ctx: Context) -> Iterator:
-        if not _TRIGGER.search(text):
+        first = _TRIGGER.search(text)
+        if not first:
             return
         opts = ctx.options(self)
         stats = ctx.memo("M101.stats", text, DocStats)
-        offset = 0
-        for line in text.splitlines(keepends=True):
-            if _TRIGGER.search(line):
-                for run in find_runs(line, stats):
-                    if run.margin >= opts["fix-margin"] and run.clear >= opts["min-lead"]:
-                        yield self.fix(text, offset + run.start, offset + run.end, run.repaired, 0.95,
-                                       f"re-paired GBK bytes (+{run.margin:.0f} nats)")
-                    elif run.margin >= opts["flag-margin"]:
-                        yield self.flag(text, offset + run.start, offset + run.end, 0.5,
-                                        f"possibly GBK read out of step; best reading {run.repaired!r} "
-                                        f"(+{run.margin:.0f} nats, runner-up within {run.clear:.1f})")
-            offset += len(line)
+        if not stats.readable():  # garbled throughout: another mojibake, for the rules after this one
+            return
+        pos = first.start()
+        while pos >= 0:  # each line that holds a terminator, once
+            offset = text.rfind("\n", 0, pos) + 1
+            line_end = text.find("\n", pos)
+            line_end = len(text) if line_end < 0 else line_end + 1
+            for run in find_runs(text[offset:line_end], stats):
+                start, end = offset + run.start, offset + run.end
+                if run.margin >= opts["fix-margin"] and run.clear >= opts["min-lead"]:
+                    yield self.fix(text, start, end, run.repaired, 0.95,
+                                   f"re-paired GBK bytes (+{run.margin:.0f} nats)")
+                elif run.margin >= opts["flag-margin"]:
+                    yield self.flag(text, start, end, 0.5,
+                                    f"possibly GBK read out of step; best reading {run.repaired!r} "
+                                    f"(+{run.margin:.0f} nats, runner-up within {run.clear:.1f})")
+            following = _TRIGGER.search(text, line_end)
+            pos = following.start() if following else -1
