@@ -234,16 +234,7 @@ def parse_rule_file(path: Path) -> RuleFile:
 
 def _parse_pattern(where: str, table: dict[str, Any], code: str, source: str, max_length: int) -> Pattern:
     _unknown(where, table, _PATTERN_KEYS)
-    regex = _require(where, table, "regex", str)
-    try:
-        re.compile(regex)
-    except re.error as exc:
-        raise RuleError(f"{where}: bad regex: {exc}") from exc
-    try:  # patterns run combined into one regex
-        re.compile(f"(?:{regex})|(?:{regex})")
-    except re.error as exc:
-        hint = "use scoped flags (?i:...) and no named groups"
-        raise RuleError(f"{where}: regex cannot be combined with others ({exc}): {hint}") from exc
+    regex = _require(where, table, "regex", str)  # compiled (and checked) with the rule set: compile_pattern
     evidence = _typed(where, table, "evidence", str, "strong")
     place = _typed(where, table, "where", str, "edge")
     if evidence not in EVIDENCE:
@@ -292,9 +283,9 @@ class _Compiled:
         # strong patterns first, so a line matching both kinds counts as strong evidence
         self.lines = [(p, compile_pattern(p)) for p in sorted(lines, key=lambda p: not p.strong)]
         self.titles = [(p, compile_pattern(p)) for p in patterns if p.where == "title"]
-        self.any_line = _union([r.pattern for _, r in self.lines])
+        self.any_line = _union(self.lines)
         self.longest = max((p.max_length for p in lines), default=0)
-        anywhere = [expand_variants(p.regex) for p in lines if p.where == "anywhere" and p.strong]
+        anywhere = [(p, re.compile(expand_variants(p.regex))) for p in lines if p.where == "anywhere" and p.strong]
         self.anywhere = _union(anywhere, re.MULTILINE) if anywhere else None
         # "\n" in front gives the regex engine a literal to skip ahead to: one try per line, not per character
         self.anywhere_after_newline = (
@@ -332,14 +323,26 @@ class _Compiled:
         return None
 
 
-def _union(regexes: list[str], flags: int = 0) -> re.Pattern[str]:
+def _union(compiled: list[tuple[Pattern, re.Pattern[str]]], flags: int = 0) -> re.Pattern[str]:
     """One regex that any of the patterns matches: a cheap first test."""
-    return re.compile("|".join(f"(?:{r})" for r in regexes), flags)
+    try:
+        return re.compile("|".join(f"(?:{r.pattern})" for _, r in compiled), flags)
+    except re.error:
+        for pattern, regex in compiled:  # name the pattern that cannot be combined
+            try:
+                re.compile(f"(?:{regex.pattern})|(?:{regex.pattern})")
+            except re.error as exc:
+                hint = "use scoped flags (?i:...) and no named groups"
+                raise RuleError(f"{pattern.label}: regex cannot be combined with others ({exc}): {hint}") from exc
+        raise
 
 
 def compile_pattern(pattern: Pattern) -> re.Pattern[str]:
     """The pattern as it runs: over lines folded to simplified Hanzi."""
-    return re.compile(fold(pattern.regex))
+    try:
+        return re.compile(fold(pattern.regex))
+    except re.error as exc:
+        raise RuleError(f"{pattern.label}: bad regex: {exc}") from exc
 
 
 def check_examples(pattern: Pattern, regex: re.Pattern[str]) -> None:
@@ -512,8 +515,8 @@ def analyse(text: str, compiled: _Compiled, selected: frozenset[str], max_share:
 
 
 def _block_removals(lines: _Lines, block: list[int], zone: str, selected: frozenset[str]) -> list[Removal]:
-    """One removal per run of lines of the same rule; weak, owned, filler and blank lines go to
-    the rule with the most strong lines in the block."""
+    """One removal per line (lines of one rule may be apart in the input, so they are not merged);
+    weak, owned, filler and blank lines go to the rule with the most strong lines in the block."""
     matches = [lines.kind(at, zone)[1] for at in block]
     strong_codes = Counter(m.pattern.code for m in matches if m is not None and m.strong)
     if not strong_codes:
@@ -525,20 +528,15 @@ def _block_removals(lines: _Lines, block: list[int], zone: str, selected: frozen
         if code not in selected:
             continue
         start, end = lines.span(at)
-        if match is not None:
+        if match is None:
+            kind = "short" if lines.line(at).strip() else "blank"
+            confidence, message = WEAK_CONFIDENCE, f"{kind} line inside a boilerplate block"
+        elif match.owned:
+            confidence, message = WEAK_CONFIDENCE, f"poster's name above {match.pattern.id}"
+        else:
             confidence = STRONG_CONFIDENCE if match.strong else WEAK_CONFIDENCE
             message = f"{match.pattern.id}: {match.pattern.description}"
-            if match.owned:
-                message = f"poster line above {match.pattern.id}"
-        else:
-            confidence, message = WEAK_CONFIDENCE, "between boilerplate lines"
-        previous = removals[-1] if removals else None
-        if previous is not None and previous.code == code and previous.end == start:
-            previous.end = end
-            previous.confidence = min(previous.confidence, confidence)
-            previous.message = previous.message if previous.message == message else f"{previous.message}; {message}"
-        else:
-            removals.append(Removal(code, start, end, "", confidence, message))
+        removals.append(Removal(code, start, end, "", confidence, message))
     return removals
 
 

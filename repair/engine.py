@@ -48,6 +48,22 @@ def _map_back(edits: list[tuple[int, int, int, int]], pos: int, is_end: bool) ->
     return pos + shift
 
 
+def _inside_claim(change: Change, claimed: list[tuple[int, int]]) -> bool:
+    return any(change.start < end and start < change.end for start, end in claimed)
+
+
+def _map_forward(edits: list[tuple[int, int, int, int]], start: int, end: int) -> tuple[int, int]:
+    """Where an untouched span of the text before `edits` lies in the text after them."""
+    shift_start = shift_end = 0
+    for new_start, new_end, old_start, old_end in edits:
+        delta = (new_end - new_start) - (old_end - old_start)
+        if old_end <= start:
+            shift_start += delta
+        if old_end <= end:
+            shift_end += delta
+    return start + shift_start, end + shift_end
+
+
 @lru_cache(maxsize=64)
 def selected_rules(config: Config) -> tuple[Rule, ...]:
     """The text rules `config` turns on, in running order (cached: rule files load once)."""
@@ -98,19 +114,26 @@ def _run(text: str, config: Config, path: str | None, info: dict | None, apply: 
     for _ in range(MAX_PASSES):
         findings = []
         changed = False
+        # Spans a mojibake rule flagged as damaged but could not repair: later rules leave them
+        # alone, since editing inside undecoded bytes only compounds the damage.
+        claimed: list[tuple[int, int]] = []
         for rule in rules:
-            proposals = _run_rule(rule, text, ctx)
+            proposals = [c for c in _run_rule(rule, text, ctx) if not _inside_claim(c, claimed)]
             safe = [
                 c for c in proposals
                 if c.after is not None and rule.fixable and (config.unsafe_fixes or c.confidence >= config.min_confidence)
             ]
             safe_ids = {id(c) for c in safe}
-            findings.extend(_to_input(c, spans, False) for c in proposals if id(c) not in safe_ids)
+            unapplied = [c for c in proposals if id(c) not in safe_ids]
+            findings.extend(_to_input(c, spans, False) for c in unapplied)
+            if rule.family == "M":
+                claimed.extend((c.start, c.end) for c in unapplied if c.after is None)
             if not safe:
                 continue
             text, done, edits = _apply(text, safe)
             applied.extend(_to_input(c, spans, True) for c in done)
             spans.add_step(edits)
+            claimed = [_map_forward(edits, start, end) for start, end in claimed]
             changed = changed or bool(done)
         if not changed:
             break

@@ -127,6 +127,9 @@ CLASS_COST = _class_costs()
 # Lost-byte marks and private-use characters are damage in Chinese text, each one on its own.
 MEMBER_COST = {PUNCT: 5.0, DIGIT: 2.3, LATIN: 3.5, SPACE: 0.3, NEWLINE: 0.1, KANA: 5.5,
                HANGUL: 7.0, SYMBOL: 7.0, BAD: 10.0}
+# A line rarely ends on a mark that continues the sentence.
+LINE_END_COST = {"、": 5.0, "，": 3.0, ",": 2.0, "：": 1.5, "；": 1.5, "“": 5.0, "‘": 5.0, "（": 5.0, "《": 5.0}
+IDEOGRAPHIC_SPACE_COST = 3.0  # U+3000 is rarer than an ASCII space
 ACCENTED_LATIN_COST = 6.0  # é, ü, ǐ: Latin letters too, rarer than ASCII ones
 
 # Punctuation is not equally likely: the common marks are cheap, question and exclamation marks
@@ -191,19 +194,26 @@ def logprob(text: str, left: str = "", right: str = "") -> float:
     prev_han = model.index.get(left[-1]) if left and prev_class == HAN else None
     total = 0.0
     seq = text + right[:1]
+    prev = left[-1:]
     for ch in seq:
         cls = char_class(ch)
         total -= CLASS_COST[prev_class, cls]
+        if cls == NEWLINE:
+            total -= LINE_END_COST.get(prev, 0.0)
+        prev = ch
         if cls == HAN:
             total += _han_logp(model, prev_han, ch)
             prev_han = model.index.get(ch)
-        elif cls == PUNCT:
-            total -= PUNCT_COST.get(ch, MEMBER_COST[PUNCT])
-        elif cls == LATIN and ch > "\x7f":
-            total -= ACCENTED_LATIN_COST
         else:
-            total -= MEMBER_COST[cls]
             prev_han = None
+            if cls == PUNCT:
+                total -= PUNCT_COST.get(ch, MEMBER_COST[PUNCT])
+            elif cls == LATIN and ch > "\x7f":
+                total -= ACCENTED_LATIN_COST
+            elif ch == "\u3000":
+                total -= IDEOGRAPHIC_SPACE_COST
+            else:
+                total -= MEMBER_COST[cls]
         prev_class = cls
     return total
 
@@ -221,6 +231,10 @@ def step(prev: str, ch: str) -> float:
         return cost - PUNCT_COST.get(ch, MEMBER_COST[PUNCT])
     if cls == LATIN and ch > "\x7f":
         return cost - ACCENTED_LATIN_COST
+    if cls == NEWLINE:
+        return cost - LINE_END_COST.get(prev, 0.0) - MEMBER_COST[cls]
+    if ch == "\u3000":
+        return cost - IDEOGRAPHIC_SPACE_COST
     return cost - MEMBER_COST[cls]
 
 

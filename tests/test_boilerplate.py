@@ -31,6 +31,11 @@ def test_seed_004_loses_the_star_and_the_footer_only():
     assert {c.code for c in result.applied} == {"B102", "B105"}
 
 
+def test_one_record_per_line():
+    records = scan_text(seed_text("003"), ONLY_B).changes
+    assert [c.before.count("\n") for c in records] == [1] * 9 + [0]  # 8 header lines, 2 trailing pipes
+
+
 @pytest.mark.parametrize("prefix", ["000", "001", "002"])
 def test_other_seeds_unchanged(prefix):
     result = scan_text(seed_text(prefix), ONLY_B)
@@ -84,7 +89,7 @@ def test_post_boundary_inside_a_thread():
     thread = BODY + "\n王小明\n发表于 2019-3-24 08:00:01 | 只看该作者\n板凳\n" + BODY
     result = fix_text(thread, ONLY_B)
     assert result.text == BODY + "\n" + BODY
-    assert [c.before for c in result.applied] == ["王小明\n发表于 2019-3-24 08:00:01 | 只看该作者\n板凳\n"]
+    assert "".join(c.before for c in result.applied) == "王小明\n发表于 2019-3-24 08:00:01 | 只看该作者\n板凳\n"
 
 
 def test_edge_patterns_do_not_act_inside_the_content():

@@ -109,3 +109,10 @@ def test_selection_and_ignore():
         code = off_by_default[0].code
         assert code not in {r.code for r in engine.selected_rules(Config())}
         assert code in {r.code for r in engine.selected_rules(Config(extend_select=(code,)))}
+
+
+def test_a_span_a_mojibake_rule_flagged_is_left_alone_by_later_rules(with_rules):
+    with_rules(Replace("M901", "ab", None, flag_only=True), Replace("P901", "b", "B"), Replace("P902", "z", "Z"))
+    result = engine.fix_text("ab z b")
+    assert result.text == "ab Z B"
+    assert [(c.code, c.start) for c in result.changes] == [("M901", 0), ("P902", 3), ("P901", 5)]

@@ -151,3 +151,12 @@ def test_data_file_is_compact_and_loads_fast():
     assert time.perf_counter() - start < 0.3
     header = lm.DATA_PATH.read_bytes()[:400]
     assert b"jieba" in header and b"MIT" in header
+
+
+def test_logprob_is_the_sum_of_steps():
+    text = "各位代表, 2023 年 abc、\n社保　基金。“走出去”é\ufffdい한\n"
+    assert lm.logprob(text) == pytest.approx(sum(lm.step(p, c) for p, c in zip("\n" + text, text)))
+
+
+def test_line_end_prefers_sentence_final_marks():
+    assert lm.compare("人民。", "人民、", right="\n") > 3

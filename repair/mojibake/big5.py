@@ -185,7 +185,8 @@ def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str, switch:
                 _offer(states[pos + option.size], (True, option.char), cost + extra - lm.step(last, option.char),
                        (pos, (redecoding, last), Step(pos, option.char, True, option, options if option.guessed else [])))
     final = states[size]
-    key = min(final, key=lambda k: final[k][0])
+    # The line ends here: its last character must also be a plausible one to end on.
+    key = min(final, key=lambda k: final[k][0] - lm.step(k[1], "\n"))
     steps: list[Step] = []
     pos = size
     while True:
@@ -253,7 +254,7 @@ def _region(confusion, line, start, end, run, before_char, left, right, fill_mar
     for k, step in enumerate(run):
         if step.option.guessed:
             prev = chars[k - 1] if k else before_char
-            nxt = chars[k + 1] if k + 1 < len(chars) else line[end:end + 1]
+            nxt = chars[k + 1] if k + 1 < len(chars) else (line[end:end + 1] or "\n")
             margin = _guess_margin(step, prev, nxt)
             if margin < fill_margin:
                 guesses.append((k, step.char, margin))
@@ -313,11 +314,20 @@ class Analysis:
     lines: dict[int, list[Region]]  # line number -> regions found there
     margin: float  # what a region must gain to be repaired in this document
     damaged: bool  # the document shows clear damage elsewhere
+    lenient: set[int] = field(default_factory=set)  # lines of a wholly misread document: any gain will do
 
-    def accepts(self, region: Region) -> bool:
+    def accepts(self, region: Region, n: int) -> bool:
+        if n in self.lenient:
+            return region.margin > 0
         # Outside a damaged document one re-decoded character is too little evidence (a rare
         # character, a symbol such as ☆, an accented letter).
-        return region.margin >= self.margin and (self.damaged or _han_count(region.after) >= 2)
+        return region.margin >= self.margin and (self.damaged or _han_count(region.after) >= MIN_HAN)
+
+    def coverage(self, lines: list[str]) -> float:
+        """Share of the non-ASCII characters that accepted repairs replace."""
+        total = sum(1 for line in lines for ch in line if ch > "\x7f" and not ch.isspace())
+        covered = sum(r.end - r.start for n, regs in self.lines.items() for r in regs if self.accepts(r, n))
+        return covered / total if total else 0.0
 
 
 
@@ -356,7 +366,7 @@ class _ConfusionRule(Rule):
             if _gain(rival._line_regions(lines, n, rival_opts), threshold) > _gain(found, threshold):
                 continue
             for region in found:
-                changes.extend(self._records(text, offsets[n], region, mine, opts))
+                changes.extend(self._records(text, offsets[n], n, region, mine, opts))
         return changes
 
     def analyse(self, text: str, opts: dict) -> Analysis:
@@ -367,7 +377,7 @@ class _ConfusionRule(Rule):
         lines = text.split("\n")
         found = {n: self._line_regions(lines, n, opts) for n, line in enumerate(lines)
                  if marker.search(line) and not looks_japanese(line)}
-        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"] and _han_count(r.after) >= 2)
+        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"] and _han_count(r.after) >= MIN_HAN)
         damaged = strong >= opts["doc_evidence"]
         if damaged:
             # The document is damaged: lines without marker characters (a two-character
@@ -375,29 +385,43 @@ class _ConfusionRule(Rule):
             for n, line in enumerate(lines):
                 if n not in found and not line.isascii():
                     found[n] = self._line_regions(lines, n, opts)
-        return Analysis({n: regs for n, regs in found.items() if regs},
-                        opts["doc_margin"] if damaged else opts["margin"], damaged)
+        analysis = Analysis({n: regs for n, regs in found.items() if regs},
+                            opts["doc_margin"] if damaged else opts["margin"], damaged)
+        if damaged and analysis.coverage(lines) >= WHOLE_DOC_SHARE:
+            # Nearly all the document's non-ASCII text was misread (the whole file went through
+            # the wrong decoder): a line kept only because re-decoding it gains little (a lone
+            # rare character, 禰 for 跋) is re-decoded too, unless that makes it worse.
+            for n, line in enumerate(lines):
+                if not line.isascii() and not any(analysis.accepts(r, n) for r in analysis.lines.get(n, ())):
+                    whole = _cached_regions(self.confusion, line, n > 0, n + 1 < len(lines), opts["fill_margin"], 0.0)
+                    if whole:
+                        analysis.lines[n] = whole
+                        analysis.lenient.add(n)
+        return analysis
 
     def _line_regions(self, lines: list[str], n: int, opts: dict) -> tuple[Region, ...]:
         return _cached_regions(self.confusion, lines[n], n > 0, n + 1 < len(lines), opts["fill_margin"])
 
-    def _records(self, text: str, offset: int, region: Region, analysis: Analysis, opts: dict) -> Iterator[Change]:
+    def _records(self, text: str, offset: int, n: int, region: Region, analysis: Analysis, opts: dict) -> Iterator[Change]:
         start, end = offset + region.start, offset + region.end
-        if analysis.accepts(region):
+        if analysis.accepts(region, n):
             note = f"re-decoded ({region.margin:.0f} nats better)"
+            if region.guesses:
+                # The engine keeps only the last pass's findings, so the guesses travel with the fix.
+                guesses = ", ".join(f"{guess!r} at {k + 1} ({margin:.1f} nats ahead)" for k, guess, margin in region.guesses)
+                note += f"; lost bytes left as U+FFFD, best guesses: {guesses}"
             yield self.fix(text, start, end, region.after, 0.95, f"{self.summary}: {note}")
-            for k, guess, margin in region.guesses:
-                yield self.flag(text, start, end, 0.5,
-                                f"lost byte at character {k + 1} of the repair; best guess {guess!r} ({margin:.1f} nats ahead)")
-        elif region.margin >= opts["report_margin"] and _han_count(region.after) >= 2:
+        elif region.margin >= opts["report_margin"] and _han_count(region.after) >= MIN_HAN:
             yield Change(self.code, self.name, start, end, text[start:end], region.after, 0.5,
                          f"{self.summary}: possible, {region.margin:.1f} nats better")
 
 
 @lru_cache(maxsize=4096)
-def _cached_regions(confusion: Confusion, line: str, after_break: bool, before_break: bool, fill_margin: float) -> tuple[Region, ...]:
+def _cached_regions(confusion: Confusion, line: str, after_break: bool, before_break: bool,
+                    fill_margin: float, switch: float = SWITCH) -> tuple[Region, ...]:
     """A line's regions; the engine's later passes and the rival rule ask again for unchanged lines."""
-    return tuple(regions(confusion, line, "\n" if after_break else "", "\n" if before_break else "", "\ufffd?", fill_margin))
+    return tuple(regions(confusion, line, "\n" if after_break else "", "\n" if before_break else "", "\ufffd?",
+                         fill_margin, switch))
 
 
 def _gain(found: Iterable[Region], threshold: float) -> float:
@@ -415,15 +439,38 @@ def _row_chars(codec: str, leads: tuple[int, ...], trails: range) -> str:
     return "".join(sorted({table[lead << 8 | t] for lead in leads for t in trails if lead << 8 | t in table}))
 
 
-def _gbk_symbol_rows() -> str:
-    """Kana, Greek, Cyrillic, pinyin letters, bopomofo and box drawing: GBK rows A4-A9, where Big5's
-    commonest characters (中不之 ...) land; plus lost-byte marks and user-defined characters."""
-    return _row_chars("gbk", tuple(range(0xA4, 0xAA)), range(0xA1, 0xFF)) + "\ufffd" + _PUA_SAMPLE
+def _rare_chars(codec: str, leads: range, trails: range) -> str:
+    """Han characters of a codec area that are rare in Chinese (outside the model's commonest)."""
+    table = pair_table(codec)
+    out = []
+    for lead in leads:
+        for trail in trails:
+            ch = table.get(lead << 8 | trail)
+            if ch is not None and lm.char_class(ch) == lm.HAN:
+                rank = lm.frequency_rank(ch)
+                if rank is None or rank >= RARE_RANK:
+                    out.append(ch)
+    return "".join(out)
 
 
-def _big5_symbol_rows() -> str:
-    """Big5 symbols, Greek and bopomofo (rows A1-A3, trail >= A1), where GBK's punctuation lands."""
-    return _row_chars("big5", (0xA1, 0xA2, 0xA3), range(0xA1, 0xFF)) + "\ufffd"
+def _big5_as_gbk_markers() -> str:
+    """Kana, Greek, Cyrillic, pinyin letters, bopomofo and box drawing (GBK rows A4-A9, where
+    Big5's commonest characters 中不之 ... land), rare characters of GBK's non-GB2312 area (where
+    Big5 codes with a trail byte below A1 land), lost-byte marks and user-defined characters."""
+    return (_row_chars("gbk", tuple(range(0xA4, 0xAA)), range(0xA1, 0xFF))
+            + _rare_chars("gbk", range(0x81, 0xFF), range(0x40, 0xA1)) + "\ufffd" + _PUA_SAMPLE)
+
+
+def _gbk_as_big5_markers() -> str:
+    """Big5 symbols, Greek and bopomofo (rows A1-A3, trail >= A1, where GBK's punctuation lands)
+    and rare characters of Big5's level 2 (where GB2312's commonest characters land)."""
+    return (_row_chars("big5", (0xA1, 0xA2, 0xA3), range(0xA1, 0xFF))
+            + _rare_chars("big5", range(0xC9, 0xFA), range(0x40, 0xFF)) + "\ufffd")
+
+
+RARE_RANK = 3000  # of ~13,700 characters in the model: rarer ones mark a line for a closer look
+WHOLE_DOC_SHARE = 0.9  # of the non-ASCII text repaired: the whole document was misread
+MIN_HAN = 3  # outside a damaged document a repair must yield this many Han characters
 
 
 # GB18030 shows Big5's codes in GBK's user-defined areas as private-use characters (U+E000-E765).
@@ -459,7 +506,7 @@ class Big5ReadAsGbk(_ConfusionRule):
     summary = "Big5 text decoded as GBK"
     example = ("いゅ man も�U", "中文 man 手冊")
     confusion = _LazyConfusion(lambda: Confusion(
-        right=("cp950", "big5"), wrong=("gbk", "gb18030"), encoders=("gbk", "gb18030"), markers=_gbk_symbol_rows()))
+        right=("cp950", "big5"), wrong=("gbk", "gb18030"), encoders=("gbk", "gb18030"), markers=_big5_as_gbk_markers()))
 
 
 @register
@@ -478,7 +525,7 @@ class GbkReadAsBig5(_ConfusionRule):
     summary = "GBK text decoded as Big5"
     example = ("飢鼠恀ㄩ※萊赽抔峈疑悝ˋ§", "哀公问：“弟子孰为好学？”")
     confusion = _LazyConfusion(lambda: Confusion(
-        right=("gbk",), wrong=("big5", "cp950"), encoders=("cp950", "big5"), markers=_big5_symbol_rows()))
+        right=("gbk",), wrong=("big5", "cp950"), encoders=("cp950", "big5"), markers=_gbk_as_big5_markers()))
 
 
 Big5ReadAsGbk.rival = GbkReadAsBig5()

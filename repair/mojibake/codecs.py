@@ -48,7 +48,8 @@ _HIGH_RUN = re.compile(f"[{_HIGH_CHARS}]")
 _UTF8_AS_CP1252 = re.compile(f"[\u00c2-\u00f4][{_CONT_CHARS}]")
 # GBK/Big5 read as Latin-1: two characters that stand for bytes >= 0x80 in a row, one of them
 # from Latin-1 proper (so `”“` between Chinese sentences does not trigger it).
-_LEGACY_AS_LATIN1 = re.compile(f"[{_LATIN1_HIGH}][{_HIGH_CHARS}]|[{_HIGH_CHARS}][{_LATIN1_HIGH}]")
+# (Written to look for the Latin-1 character first: the regex engine skips text fastest that way.)
+_LEGACY_AS_LATIN1 = re.compile(f"[{_LATIN1_HIGH}](?:(?<=[{_HIGH_CHARS}][{_LATIN1_HIGH}])|(?=[{_HIGH_CHARS}]))")
 # Traces of lost bytes: U+FFFD (EF BF BD) pairs read as GBK, uninitialised-memory fills
 # (0xCC and 0xCD bytes shown as 烫 and 屯), U+FFFD read as cp1252.
 _TRACE_SEEDS = ("锟斤", "烫烫烫烫", "屯屯屯屯", "ï¿½")
@@ -62,9 +63,9 @@ def _utf8_as_gbk_signature() -> re.Pattern[str]:
     a mark of a lost byte). Both are rare characters in real text; the pair is in every run."""
     leads = (*range(0xE3, 0xEA), 0xEF)
     first = _gbk_chars((a, b) for a in leads for b in range(0x80, 0xC0))
-    # (a continuation byte with a lead byte, or with another continuation byte when the pair
-    # between them was dropped)
-    second = _gbk_chars((a, b) for a in range(0x80, 0xC0) for b in (*leads, *range(0x80, 0xC0)))
+    # (a continuation byte with a lead byte; or, when the pair between them was dropped, with
+    # another continuation byte: then only the rare GBK/3 characters, not the CJK punctuation)
+    second = _gbk_chars([(a, b) for a in range(0x80, 0xC0) for b in leads] + [(a, b) for a in range(0x81, 0xA1) for b in range(0x80, 0xC0)])
     return re.compile(f"[{first}][{second}\ue000-\uf8ff€?\ufffd]")
 
 
@@ -395,7 +396,7 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
         for k, it in enumerate(items):
             if isinstance(it, str):
                 continue
-            before = left + "".join(text[:k])
+            before = (left[-BRACKET_REACH:] + "".join(text[max(0, k - BRACKET_REACH) : k]))[-BRACKET_REACH:]
             after = "".join(text[k + 1 : k + 3]) + right
             opened = _unclosed_bracket(before)
             scored = sorted(((lm.logprob(c, before[-2:], after) + (BRACKET_BONUS if c == opened else 0.0), c) for c in it), reverse=True)
@@ -408,6 +409,7 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
 _BRACKETS = {"《": "》", "「": "」", "『": "』", "（": "）", "“": "”", "【": "】", "〈": "〉", "(": ")"}
 # The bigram model cannot see that a lost `》` closes the `《` before it; the bracket can.
 BRACKET_BONUS = 6.0
+BRACKET_REACH = 200  # characters looked back for an unclosed bracket
 
 
 def _unclosed_bracket(text: str) -> str:
@@ -886,7 +888,10 @@ def _utf8_result_ok(after: str) -> bool:
     return _utf8_result().fullmatch(after) is not None
 
 
-_DROPPED_UNDEFINED = (((CP1252_UNDEFINED,), LOST_BYTE_COST + 1.0),)
+# Bytes that vanish from UTF-8 read as cp1252: the five it leaves undefined (a strict decoder
+# with errors="ignore") and the no-break space (stripped as whitespace); one or two in a row.
+_VANISHING = CP1252_UNDEFINED | {0xA0}
+_DROPPED_UNDEFINED = (((_VANISHING,), LOST_BYTE_COST + 1.0), ((_VANISHING, _VANISHING), 2 * LOST_BYTE_COST + 2.0))
 MAX_LAYERS = 3
 
 

@@ -40,11 +40,12 @@ _PINYIN = "a-z\u00e0-\u00fc\u0101-\u01dc\u0144\u0148\u01f9\u1e3f"
 _LOST_ANNOTATED = re.compile(rf"\?([{_PINYIN}]+)\)")
 _ANNOTATION_REST = re.compile(rf"([{_PINYIN}]+)\)")
 _HAN_STRETCH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_BESIDE_HAN = re.compile(r"(?<=[\u3400-\u9fff])[^\u3400-\u9fff]|[^\u3400-\u9fff](?=[\u3400-\u9fff])")
 
 _MAX_RUN = 48  # characters a run may reach back from its terminator
 _COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones (and the document's)
-_GIVE_UP = 25.0
-_JOINT = 15  # candidates of each side kept when two lost characters are chosen together  # nats below the best start found: the run cannot begin further left
+_GIVE_UP = 25.0  # nats below the best start found: the run cannot begin further left
+_JOINT = 15  # candidates of each side kept when two lost characters are chosen together
 _GAP_TRIES = 3  # candidate runs per terminator searched for dropped byte pairs
 _MAX_GAPS = 4  # dropped pairs per run
 _GAP_GAIN = 5.0  # nats a dropped pair must add (per character of text) to be assumed
@@ -53,7 +54,7 @@ _CHAR_COST = 6.0  # nats: what a typical character of clean Chinese costs the la
 _OTHER_SCRIPT = 4.0  # nats against restoring a character of the script the document does not use
 _MISREAD_TAIL = -16.0  # nats for the two characters before a terminator: misread ones cost more
 _SAMPLE = 1500  # Han characters sampled to judge whether a document reads as Chinese at all
-_SAMPLE_MIN = 200
+_SAMPLE_MIN = 200  # below this many Han characters a text is judged line by line only
 _GARBLED_DOC = -9.0  # mean nats per Han character below which a whole document is garbled
 _CLEAN_LINE = -7.6  # mean nats per Han character: clean text -5 to -7, other mojibake -8 to -14
 
@@ -241,7 +242,11 @@ class DocStats:
 
     @cached_property
     def chars(self) -> Counter:
-        return Counter(self.text)
+        """Han characters as often as they occur; other characters only as often as they touch
+        Han ones (the `.` of version numbers says nothing about `.` inside Chinese)."""
+        counts = Counter(ch for ch in self.text if _HAN_STRETCH.match(ch))
+        counts.update(_BESIDE_HAN.findall(self.text))
+        return counts
 
     @cached_property
     def pairs(self) -> Counter:
@@ -472,9 +477,14 @@ def _best_both(code: int, following: int | None, left: str, after: str, stats: D
 
 
 def _best_pair(code: int, reading: str, left: str, after: str, stats: DocStats) -> tuple[str, float]:
-    """The run's last character (its trail byte given up on) and the annotated character read in
-    step after it, pronounced `reading`: chosen together."""
+    """The end of a run followed by `?pinyin)`.  If a character that the run's last byte leads is
+    pronounced so, the annotation is its own: its trail byte went with the `(` (出?!睂?shí) for
+    出海”實).  Otherwise the run's last character lost its trail byte and the annotated character
+    after it, pronounced `reading`, was lost whole (勇?lián)?dāng) for 勇擔當): chosen together."""
     by_char = _gbk()[1]
+    own = [ch for ch in _chars_read(reading) if by_char[ch] >> 8 == code & 0xFF]
+    if own:
+        return _best_char(own, left, after, stats)
     options = [last + aligned for aligned in _chars_read(reading)
                for last in _lost_trail_options(code & 0xFF, by_char[aligned] >> 8)]
     return _best_char(options, left, after, stats)
@@ -516,9 +526,6 @@ def _converters():
     import opencc  # only when a candidate is being chosen
 
     return opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
-
-
-_NO_STATS = DocStats("")
 
 
 def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidate:
@@ -574,8 +581,10 @@ def _may_be_dropped(byte: int) -> bool:
     return byte in (0x80, 0xFF) or 0xA1 <= byte <= 0xAF or byte >= 0xF8
 
 
-def find_runs(line: str, stats: DocStats = _NO_STATS) -> list[Candidate]:
-    """The best non-overlapping misaligned runs in one line, with their margins (any sign)."""
+def find_runs(line: str, stats: DocStats | None = None) -> list[Candidate]:
+    """The best non-overlapping misaligned runs in one line, with their margins (any sign);
+    `stats` describes the whole document (the line alone by default)."""
+    stats = stats if stats is not None else DocStats(line)
     best: list[Candidate] = []
     for match in _TRIGGER.finditer(line):
         end = match.start()

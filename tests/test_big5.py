@@ -1,0 +1,144 @@
+"""M106/M107: Big5 and GBK confusions, and the byte helpers they share."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import repair
+from repair.config import parse_table
+from repair.mojibake import big5
+from repair.mojibake.bytes_util import LOST, QMARK, pair_table, template_of, wrong_decodings
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval" / "data"
+ONLY_MINE = parse_table({"select": ["M106", "M107"]}, None)
+SEED_TRADITIONAL = "現在,我代表區政府向大會報告工作,請予審議,并請政協委員和其他列席會議的同志提出意見。"
+SEED_SIMPLIFIED = "扎实开展双拥共建,做好退役军人服务保障工作,巩固发展军政军民团结。"
+
+
+def fix(text: str) -> repair.Result:
+    return repair.fix_text(text, ONLY_MINE)
+
+
+def test_python_replaces_one_byte_per_mark_and_keeps_the_trail():
+    # The arithmetic the rules rely on: 中文 in Big5 is A4 A4 A4 E5; "，" is A1 41, which GBK
+    # does not map, so the lead becomes U+FFFD and the trail byte survives as "A".
+    assert "中，".encode("big5").decode("gbk", errors="replace") == "い\ufffdA"
+    assert template_of("い\ufffdA", ("gbk", "gb18030")) == [0xA4, 0xA4, LOST, 0x41]
+    assert template_of("a?", ("gbk",)) == [0x61, QMARK]
+    assert template_of("한", ("gbk",)) is None
+
+
+def test_wrong_decodings_cover_the_error_modes():
+    raw = "的".encode("big5")  # AA BA: GBK's user-defined area
+    assert wrong_decodings(raw, ("gbk",)) == {"\ufffd\ufffd", "??", ""}
+    assert 0xAABA not in pair_table("gbk") and pair_table("big5")[0xAABA] == "的"
+
+
+@pytest.mark.parametrize("mode", ["replace", "repair-question-mark"])
+def test_big5_read_as_gbk_is_repaired_with_lost_bytes(mode):
+    damaged = SEED_TRADITIONAL.encode("cp950").decode("gbk", mode)
+    assert damaged != SEED_TRADITIONAL
+    result = fix(damaged)
+    assert result.text == SEED_TRADITIONAL
+    assert {c.code for c in result.applied} == {"M106"}
+
+
+def test_big5_read_as_gb18030_is_lossless():
+    damaged = SEED_TRADITIONAL.encode("big5").decode("gb18030")
+    assert "\ue000" <= max(damaged)  # user-defined codes came out as private-use characters
+    assert fix(damaged).text == SEED_TRADITIONAL
+
+
+@pytest.mark.parametrize("codec", ["big5", "cp950"])
+def test_gbk_read_as_big5_is_repaired(codec):
+    damaged = SEED_SIMPLIFIED.encode("gbk").decode(codec, "replace")
+    result = fix(damaged)
+    assert result.text == SEED_SIMPLIFIED
+    assert {c.code for c in result.applied} == {"M107"}
+
+
+def test_only_the_damaged_clause_is_replaced():
+    clean_left, clause, clean_right = "我们要严格依法行政。", "落实重大行政决策程序规定", ",严格规范公正文明执法。"
+    damaged = clean_left + clause.encode("gbk").decode("big5", "replace") + clean_right
+    result = fix(damaged)
+    assert result.text == clean_left + clause + clean_right
+    (change,) = result.applied
+    assert change.start >= len(clean_left) and change.end <= len(damaged) - len(clean_right)
+
+
+def test_rules_do_not_fight_each_other():
+    # GBK read as Big5 also "re-decodes" as Big5 read as GBK; the line goes to the better one.
+    damaged = "哀公问：“弟子孰为好学？”孔子对曰：“有颜回者好学。”".encode("gbk").decode("big5", "replace")
+    result = fix(damaged)
+    assert {c.code for c in result.applied} == {"M107"}
+    assert result.text.startswith("哀公问")
+
+
+def test_repair_is_idempotent():
+    damaged = SEED_TRADITIONAL.encode("cp950").decode("gbk", "replace")
+    once = fix(damaged).text
+    assert fix(once).text == once and not fix(once).applied
+
+
+def test_uncertain_lost_byte_stays_marked_and_the_guess_is_reported(monkeypatch):
+    options = dict(big5.Big5ReadAsGbk.options, fill_margin=1e9)
+    monkeypatch.setattr(big5.Big5ReadAsGbk, "options", options)
+    damaged = SEED_TRADITIONAL.encode("cp950").decode("gbk", "replace")
+    result = fix(damaged)
+    assert "\ufffd" in result.text  # nothing guessed into the text
+    noted = [c for c in result.applied if "\ufffd" in c.after]
+    assert noted and all("best guesses" in c.message for c in noted)
+
+
+@pytest.mark.parametrize("text", [
+    SEED_TRADITIONAL,
+    SEED_SIMPLIFIED,
+    "日本語の文章はこのように書かれている。ファイルを保存しました。",
+    "ㄅㄆㄇㄈ 注音符號教學，※ 注意事項 § 第三條",
+    "Ça être une expression régulière à l'aide de sed.",
+    "有略其耜，俶載南畝，播厥百穀，實函斯活。",
+])
+def test_clean_text_is_left_alone(text):
+    assert not fix(text).changes
+
+
+def test_prefilter_skips_clean_text_without_work():
+    calls = []
+    original = big5.regions
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return original(*args, **kwargs)
+
+    big5._cached_regions.cache_clear()
+    try:
+        big5.regions = counting
+        fix("各位代表:\n" + SEED_SIMPLIFIED * 3 + "\n" + SEED_TRADITIONAL)
+    finally:
+        big5.regions = original
+    assert calls == []
+
+
+def _dev_docs(category):
+    manifest = EVAL / "manifest.jsonl"
+    if not manifest.exists():
+        pytest.skip("benchmark data not present")
+    for line in manifest.read_text(encoding="utf-8").split("\n"):
+        if line:
+            doc = json.loads(line)
+            if doc["split"] == "dev" and doc["category"] == category:
+                yield doc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("category", ["big5_as_gbk", "gbk_as_big5"])
+def test_dev_lossless_documents_come_out_exact(category):
+    docs = [d for d in _dev_docs(category) if d["lossless"]]
+    assert docs
+    for doc in docs:
+        damaged = (EVAL.parent / doc["file"]).read_text(encoding="utf-8")
+        gold = (EVAL.parent / doc["gold"]).read_text(encoding="utf-8")
+        assert fix(damaged).text == gold, doc["file"]
