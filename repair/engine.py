@@ -40,7 +40,9 @@ class _SpanMap:
 def _map_back(edits: list[tuple[int, int, int, int]], pos: int, is_end: bool) -> int:
     shift = 0
     for new_start, new_end, old_start, old_end in edits:
-        if pos < new_start or (pos == new_start and not is_end and new_end > new_start):
+        # At a deletion point a span's end stays before the deleted text and its start goes after it.
+        deletion = new_end == new_start
+        if pos < new_start or (pos == new_start and (is_end if deletion else not is_end)):
             break
         if pos < new_end or (pos == new_end and is_end):
             return old_end if is_end else old_start

@@ -32,6 +32,7 @@ RULE_MODULES = (
     "repair.mojibake",
     "repair.annotation",
     "repair.boilerplate",
+    "repair.corpus",
     "repair.script",
     "repair.punctuation",
 )

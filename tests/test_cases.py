@@ -15,7 +15,7 @@ from repair.config import parse_table
 CASES = [
     pytest.param(case, id=f"{path.stem}:{lineno}:{case.get('rule', '')}")
     for path in sorted((Path(__file__).parent / "cases").glob("*.jsonl"))
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1)
     if line.strip() and (case := json.loads(line))
 ]
 

@@ -116,3 +116,11 @@ def test_a_span_a_mojibake_rule_flagged_is_left_alone_by_later_rules(with_rules)
     result = engine.fix_text("ab z b")
     assert result.text == "ab Z B"
     assert [(c.code, c.start) for c in result.changes] == [("M901", 0), ("P902", 3), ("P901", 5)]
+
+
+def test_records_next_to_a_deletion_keep_their_own_span(with_rules):
+    with_rules(Replace("B901", "(?m)^head\n", ""), Replace("B902", "(?m)^---\n", ""))
+    text = "head\n---\nbody\n"
+    result = engine.fix_text(text)
+    assert result.text == "body\n"
+    assert [text[c.start:c.end] for c in result.changes] == ["head\n", "---\n"]

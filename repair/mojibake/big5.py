@@ -44,7 +44,13 @@ class Confusion:
     right: tuple[str, ...]  # codecs of the original bytes, best reading first
     wrong: tuple[str, ...]  # decoders that misread them
     encoders: tuple[str, ...]  # how damaged characters go back to bytes
-    markers: str  # characters typical of the damage (the cheap prefilter)
+    signs: str  # characters the damage shows and clean Chinese hardly uses (kana, symbols, U+FFFD)
+    rare: str  # rare characters the damage lands on often
+
+    @property
+    def markers(self) -> str:
+        """The cheap prefilter: a line without any of these is not looked at."""
+        return self.signs + self.rare
 
     @property
     def right_table(self) -> dict[int, str]:
@@ -219,6 +225,7 @@ class Region:
     after: str
     margin: float  # nats the repair gains over the damaged text, in context
     guesses: list[tuple[int, str, float]]  # (offset in `after`, best guess, its margin) for lost bytes
+    telling: bool  # the damaged text shows a sign of the confusion, or is a whole clause long
 
 
 def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: str, fill_margin: float,
@@ -275,7 +282,8 @@ def _region(confusion, line, start, end, run, before_char, left, right, fill_mar
     core_before, core_after = before[lo:len(before) - hi], after[lo:len(after) - hi]
     margin = lm.compare(core_after, core_before, context_left[-1:], context_right[:1])
     guesses = [(k - lo, ch, m) for k, ch, m in guesses]
-    return Region(start + lo, end - hi, core_after, margin, guesses)
+    telling = any(ch in confusion.signs for ch in core_before) or sum(ch > "\x7f" for ch in core_before) >= CLAUSE
+    return Region(start + lo, end - hi, core_after, margin, guesses, telling)
 
 
 def _guess_margin(step: Step, prev: str, nxt: str) -> float:
@@ -305,6 +313,13 @@ def looks_japanese(line: str) -> bool:
     return len(_HIRAGANA_RUN.findall(line)) >= 2 and kana_share(line) >= 0.4
 
 
+def _convincing(region: Region) -> bool:
+    """Enough to repair on its own: several Han characters out, and the damage looks like this
+    confusion (a sign character, or a whole clause) -- a short run of rare characters in
+    classical text re-decodes into common ones too."""
+    return region.telling and _han_count(region.after) >= MIN_HAN
+
+
 def _han_count(text: str) -> int:
     return len(_HAN.findall(text))
 
@@ -321,7 +336,7 @@ class Analysis:
             return region.margin > 0
         # Outside a damaged document one re-decoded character is too little evidence (a rare
         # character, a symbol such as ☆, an accented letter).
-        return region.margin >= self.margin and (self.damaged or _han_count(region.after) >= MIN_HAN)
+        return region.margin >= self.margin and (self.damaged or _convincing(region))
 
     def coverage(self, lines: list[str]) -> float:
         """Share of the non-ASCII characters that accepted repairs replace."""
@@ -377,7 +392,7 @@ class _ConfusionRule(Rule):
         lines = text.split("\n")
         found = {n: self._line_regions(lines, n, opts) for n, line in enumerate(lines)
                  if marker.search(line) and not looks_japanese(line)}
-        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"] and _han_count(r.after) >= MIN_HAN)
+        strong = sum(1 for regs in found.values() for r in regs if r.margin >= opts["margin"] and _convincing(r))
         damaged = strong >= opts["doc_evidence"]
         if damaged:
             # The document is damaged: lines without marker characters (a two-character
@@ -411,7 +426,7 @@ class _ConfusionRule(Rule):
                 guesses = ", ".join(f"{guess!r} at {k + 1} ({margin:.1f} nats ahead)" for k, guess, margin in region.guesses)
                 note += f"; lost bytes left as U+FFFD, best guesses: {guesses}"
             yield self.fix(text, start, end, region.after, 0.95, f"{self.summary}: {note}")
-        elif region.margin >= opts["report_margin"] and _han_count(region.after) >= MIN_HAN:
+        elif region.margin >= opts["report_margin"] and _convincing(region):
             yield Change(self.code, self.name, start, end, text[start:end], region.after, 0.5,
                          f"{self.summary}: possible, {region.margin:.1f} nats better")
 
@@ -453,24 +468,29 @@ def _rare_chars(codec: str, leads: range, trails: range) -> str:
     return "".join(out)
 
 
-def _big5_as_gbk_markers() -> str:
-    """Kana, Greek, Cyrillic, pinyin letters, bopomofo and box drawing (GBK rows A4-A9, where
-    Big5's commonest characters 中不之 ... land), rare characters of GBK's non-GB2312 area (where
-    Big5 codes with a trail byte below A1 land), lost-byte marks and user-defined characters."""
-    return (_row_chars("gbk", tuple(range(0xA4, 0xAA)), range(0xA1, 0xFF))
-            + _rare_chars("gbk", range(0x81, 0xFF), range(0x40, 0xA1)) + "\ufffd" + _PUA_SAMPLE)
+def _big5_as_gbk() -> Confusion:
+    """Signs: kana, Greek, Cyrillic, pinyin letters, bopomofo and box drawing (GBK rows A4-A9,
+    where Big5's commonest characters 中不之 ... land), lost-byte marks, user-defined characters.
+    Rare: GBK's non-GB2312 characters (where Big5 codes with a trail byte below A1 land)."""
+    return Confusion(
+        right=("cp950", "big5"), wrong=("gbk", "gb18030"), encoders=("gbk", "gb18030"),
+        signs=_row_chars("gbk", tuple(range(0xA4, 0xAA)), range(0xA1, 0xFF)) + "\ufffd" + _PUA_SAMPLE,
+        rare=_rare_chars("gbk", range(0x81, 0xFF), range(0x40, 0xA1)))
 
 
-def _gbk_as_big5_markers() -> str:
-    """Big5 symbols, Greek and bopomofo (rows A1-A3, trail >= A1, where GBK's punctuation lands)
-    and rare characters of Big5's level 2 (where GB2312's commonest characters land)."""
-    return (_row_chars("big5", (0xA1, 0xA2, 0xA3), range(0xA1, 0xFF))
-            + _rare_chars("big5", range(0xC9, 0xFA), range(0x40, 0xFF)) + "\ufffd")
+def _gbk_as_big5() -> Confusion:
+    """Signs: Big5 symbols, Greek and bopomofo (rows A1-A3, trail >= A1, where GBK's punctuation
+    lands) and lost-byte marks. Rare: Big5 level 2 (where GB2312's commonest characters land)."""
+    return Confusion(
+        right=("gbk",), wrong=("big5", "cp950"), encoders=("cp950", "big5"),
+        signs=_row_chars("big5", (0xA1, 0xA2, 0xA3), range(0xA1, 0xFF)) + "\ufffd",
+        rare=_rare_chars("big5", range(0xC9, 0xFA), range(0x40, 0xFF)))
 
 
 RARE_RANK = 3000  # of ~13,700 characters in the model: rarer ones mark a line for a closer look
 WHOLE_DOC_SHARE = 0.9  # of the non-ASCII text repaired: the whole document was misread
 MIN_HAN = 3  # outside a damaged document a repair must yield this many Han characters
+CLAUSE = 6  # non-ASCII characters that make a damaged stretch a clause
 
 
 # GB18030 shows Big5's codes in GBK's user-defined areas as private-use characters (U+E000-E765).
@@ -505,8 +525,7 @@ class Big5ReadAsGbk(_ConfusionRule):
     name = "big5-read-as-gbk"
     summary = "Big5 text decoded as GBK"
     example = ("いゅ man も�U", "中文 man 手冊")
-    confusion = _LazyConfusion(lambda: Confusion(
-        right=("cp950", "big5"), wrong=("gbk", "gb18030"), encoders=("gbk", "gb18030"), markers=_big5_as_gbk_markers()))
+    confusion = _LazyConfusion(_big5_as_gbk)
 
 
 @register
@@ -524,8 +543,7 @@ class GbkReadAsBig5(_ConfusionRule):
     name = "gbk-read-as-big5"
     summary = "GBK text decoded as Big5"
     example = ("飢鼠恀ㄩ※萊赽抔峈疑悝ˋ§", "哀公问：“弟子孰为好学？”")
-    confusion = _LazyConfusion(lambda: Confusion(
-        right=("gbk",), wrong=("big5", "cp950"), encoders=("cp950", "big5"), markers=_gbk_as_big5_markers()))
+    confusion = _LazyConfusion(_gbk_as_big5)
 
 
 Big5ReadAsGbk.rival = GbkReadAsBig5()
