@@ -156,7 +156,8 @@ def _line_template(confusion: Confusion, line: str, lost_marks: str) -> tuple[li
     return template, starts
 
 
-def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str, switch: float = SWITCH) -> list[Step]:
+def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str, switch: float = SWITCH,
+            keep: float = 0.0) -> list[Step]:
     """The cheapest reading of `line`: each stretch either kept or re-decoded (see module doc)."""
     template, starts = _line_template(confusion, line, lost_marks)
     char_at = {pos: i for i, pos in enumerate(starts[:-1])}
@@ -177,7 +178,8 @@ def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str, switch:
         for (redecoding, last), (cost, back) in current.items():
             if index is not None:
                 ch = line[index]
-                _offer(states[starts[index + 1]], (False, ch), cost - lm.step(last, ch), (pos, (redecoding, last), Step(pos, ch, False)))
+                kept = cost - lm.step(last, ch) + (keep if ch > "\x7f" else 0.0)
+                _offer(states[starts[index + 1]], (False, ch), kept, (pos, (redecoding, last), Step(pos, ch, False)))
             if index is None and not redecoding:
                 continue
             if options is None:
@@ -229,9 +231,10 @@ class Region:
 
 
 def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: str, fill_margin: float,
-            switch: float = SWITCH) -> Iterator[Region]:
-    """Re-decoded stretches of a line that reproduce the damage exactly, with their margins."""
-    steps = viterbi(confusion, line, left, lost_marks, switch)
+            switch: float = SWITCH, keep: float = 0.0) -> Iterator[Region]:
+    """Re-decoded stretches of a line that reproduce the damage exactly, with their margins.
+    `switch` is the cost of starting to re-decode, `keep` that of keeping a non-ASCII character."""
+    steps = viterbi(confusion, line, left, lost_marks, switch, keep)
     _, starts = _line_template(confusion, line, lost_marks)
     char_of = {pos: i for i, pos in enumerate(starts)}
     i = 0
@@ -311,6 +314,15 @@ def looks_japanese(line: str) -> bool:
     """Several hiragana words and kana for at least 40% of the CJK: Big5 read as GBK shows its
     commonest characters as isolated kana, Japanese strings them together."""
     return len(_HIRAGANA_RUN.findall(line)) >= 2 and kana_share(line) >= 0.4
+
+
+def _left_alone(line: str, found: Iterable[Region], accepted) -> bool:
+    """Whether a line keeps non-ASCII characters outside the accepted repairs."""
+    covered = set()
+    for region in found:
+        if accepted(region):
+            covered.update(range(region.start, region.end))
+    return any(ch > "\x7f" and not ch.isspace() and i not in covered for i, ch in enumerate(line))
 
 
 def _convincing(region: Region) -> bool:
@@ -404,11 +416,14 @@ class _ConfusionRule(Rule):
                             opts["doc_margin"] if damaged else opts["margin"], damaged)
         if damaged and analysis.coverage(lines) >= WHOLE_DOC_SHARE:
             # Nearly all the document's non-ASCII text was misread (the whole file went through
-            # the wrong decoder): a line kept only because re-decoding it gains little (a lone
-            # rare character, 禰 for 跋) is re-decoded too, unless that makes it worse.
+            # the wrong decoder): a line with characters left alone is read again, now with
+            # keeping a character the costly choice, so that one kept only because re-decoding
+            # it gains little (a lone rare character, 禰 for 跋; 梆 for 埠) is re-decoded too.
             for n, line in enumerate(lines):
-                if not line.isascii() and not any(analysis.accepts(r, n) for r in analysis.lines.get(n, ())):
-                    whole = _cached_regions(self.confusion, line, n > 0, n + 1 < len(lines), opts["fill_margin"], 0.0)
+                if line.isascii():
+                    continue
+                if _left_alone(line, analysis.lines.get(n, ()), lambda r: analysis.accepts(r, n)):
+                    whole = _cached_regions(self.confusion, line, n > 0, n + 1 < len(lines), opts["fill_margin"], 0.0, SWITCH)
                     if whole:
                         analysis.lines[n] = whole
                         analysis.lenient.add(n)
@@ -433,10 +448,10 @@ class _ConfusionRule(Rule):
 
 @lru_cache(maxsize=4096)
 def _cached_regions(confusion: Confusion, line: str, after_break: bool, before_break: bool,
-                    fill_margin: float, switch: float = SWITCH) -> tuple[Region, ...]:
+                    fill_margin: float, switch: float = SWITCH, keep: float = 0.0) -> tuple[Region, ...]:
     """A line's regions; the engine's later passes and the rival rule ask again for unchanged lines."""
     return tuple(regions(confusion, line, "\n" if after_break else "", "\n" if before_break else "", "\ufffd?",
-                         fill_margin, switch))
+                         fill_margin, switch, keep))
 
 
 def _gain(found: Iterable[Region], threshold: float) -> float:
