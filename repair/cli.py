@@ -12,7 +12,7 @@ import difflib
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,18 @@ def _tasks(args: argparse.Namespace, mode: str) -> tuple[list[Task], list[str]]:
                 output = str(Path(args.output) / relative)
             tasks.append(Task(str(file), str(file), mode, overrides, args.config, output, not args.no_cache))
     if mode == "output":
-        tasks = _without_output_clashes(tasks, errors)
+        tasks = [_in_place_if_onto_itself(t) for t in _without_output_clashes(tasks, errors)]
     return tasks, errors
+
+
+def _in_place_if_onto_itself(task: Task) -> Task:
+    """--output onto the input file itself (the same folder, or a link to the input) is an in-place
+    fix, with its safeguard: a file that could not be fully decoded is not overwritten."""
+    try:
+        same = os.path.samefile(task.output, task.path)
+    except OSError:
+        return task  # no output file yet
+    return replace(task, mode="fix", output=None) if same else task
 
 
 def _without_output_clashes(tasks: list[Task], errors: list[str]) -> list[Task]:

@@ -179,7 +179,7 @@ def _damaged_utf8(line: bytes) -> str | None:
     after a bad byte, so damaged UTF-8 keeps most of its characters; a GBK or Big5 line read as
     UTF-8 fails on nearly every character."""
     text = line.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
+    bad = text.count("\ufffd") - line.count("\ufffd".encode("utf-8"))  # U+FFFD already in the line is text
     good = len(text) - bad - len(text.encode("ascii", errors="ignore"))
     return text if bad and good >= 4 * bad else None
 
@@ -286,9 +286,10 @@ def decode_damaged(data: bytes, encoding: str) -> str:
     Only the stretch around each spot where strict decoding fails goes through the search
     (:func:`_cheapest_reading`): from the last byte below 0x30 before it to the next one after it.
     A misreading cannot cross such a byte, and a long line with one bad byte then costs a short
-    search instead of one over the whole line. Bytes that decode strictly are searched whole.
+    search instead of one over the whole line. Bytes that decode strictly, and encodings other than
+    the Chinese ones (UTF-16 splits any byte), are searched whole.
     """
-    if _try(data, encoding) is not None:
+    if encoding not in LEGACY_CJK or _try(data, encoding) is not None:
         return _cheapest_reading(data, encoding)
     pieces = []
     pos = 0

@@ -404,3 +404,20 @@ def test_a_broken_jsonl_line_is_named_and_kept_byte_for_byte(capsys, tmp_path):
     code, out = run(capsys, "fix", str(source), "--output", str(tmp_path / "out"))
     written = (tmp_path / "out" / "data.jsonl").read_bytes().decode("utf-8").split("\n")
     assert written[1] == lines[1] and written[3] == lines[3]
+
+
+@pytest.mark.parametrize("how", ["same folder", "link to the input"])
+def test_output_onto_the_input_itself_keeps_the_in_place_safeguard(capsys, tmp_path, how):
+    """A file that could not be fully decoded is never overwritten with U+FFFD, even when --output
+    names the input's own folder or holds a link to the input."""
+    source = tmp_path / "doc.txt"
+    data = codecs.BOM_UTF8 + "中文".encode("utf-8") + b"\xff" + "正文\n".encode("utf-8")
+    source.write_bytes(data)
+    out_dir = tmp_path
+    if how == "link to the input":
+        out_dir = tmp_path / "out"
+        out_dir.mkdir()
+        (out_dir / "doc.txt").symlink_to(source)
+    code, out = run(capsys, "fix", str(source), "--output", str(out_dir))
+    assert code == 2 and "not fully decodable; not overwritten" in out
+    assert source.read_bytes() == data

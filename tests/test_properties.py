@@ -4,7 +4,7 @@
 The clean-text generator writes what a person could write: clauses of the clean seeds, common
 GB2312 (level 1) words, numbers, English words, Japanese and Korean sentences, in one document's
 punctuation style (fullwidth, or the NFKC style of the corpus: ASCII , ; : ! ? ( ) beside 。、“”),
-with or without fullwidth paragraph indents and CRLF line ends.
+with or without fullwidth paragraph indents and CRLF line ends, in simplified or Taiwan traditional.
 """
 import re
 from functools import lru_cache
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repair import fix
-from tests.conftest import EVAL_DEV, SEEDS, seed_paths, seed_text
+from tests.conftest import EVAL_DEV, seed_paths, seed_text
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -110,7 +110,20 @@ def clean_document(draw):
         paragraphs.insert(0, draw(st.sampled_from(seed_clauses())))  # a title line
     separator = draw(st.sampled_from(["\n", "\n\n"]))
     text = separator.join(paragraphs) + draw(st.sampled_from(["\n", "", "\n"]))
+    if draw(st.integers(0, 3)) == 0:
+        text = _to_traditional(text)  # Taiwan usage, as a person there would write it
     return text.replace("\n", "\r\n") if draw(st.integers(0, 4)) == 0 else text
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    from opencc import OpenCC
+
+    return OpenCC("s2twp")
+
+
+def _to_traditional(text: str) -> str:
+    return _converter().convert(text)
 
 
 @given(clean_document())
