@@ -25,7 +25,7 @@ SAMPLE_BYTES = 1 << 16
 PLAUSIBLE_CHINESE = -9.0
 BEAM = 6  # paths kept per byte position in the damaged-line search
 DAMAGED_BYTE_COST = 14.0  # nats: dearer than a rare character, cheaper than a misaligned run
-TIE_NATS = 0.5  # model scores this close cannot choose between two decodings
+TIE_NATS = 0.2  # model scores this close cannot choose between two decodings
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
