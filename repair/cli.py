@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("repair: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -292,7 +295,14 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     tasks, errors = _tasks(args, mode)
     results = [_stdin_task(args, "stdout" if mode == "fix" else mode)] if "-" in args.paths else []
-    results.extend(_execute(tasks, args))
+    evidence, min_files = _corpus_evidence(tasks, args)
+    extra = {}
+    if evidence is not None:
+        # Results depend on the whole corpus, so no file's cached result stands for itself.
+        tasks = [replace(t, use_cache=False) for t in tasks]
+        extra["repeated_lines"] = [{"line": line, "files": n} for line, n in evidence.most_repeated(20, min_files=2)]
+        evidence = evidence.trimmed(min_files)
+    results.extend(_execute(tasks, args, evidence))
     for message in errors:
         results.append(FileResult(message.split(":", 1)[0], error=message))
     _emit_texts(results, mode)
@@ -301,7 +311,7 @@ def _run(args: argparse.Namespace) -> int:
         from repair.report import write_report_files
 
         try:
-            folder = write_report_files(results, Path(args.report), args.command, args.verbose)
+            folder = write_report_files(results, Path(args.report), args.command, args.verbose, extra)
             if not args.quiet:
                 print(f"report: {folder}/report.html, report.json", file=sys.stderr)
         except OSError as exc:
@@ -310,8 +320,60 @@ def _run(args: argparse.Namespace) -> int:
     return _exit_code(results, mode)
 
 
-def _execute(tasks: list[Task], args: argparse.Namespace) -> list[FileResult]:
-    """Run the tasks, in a process pool when there is enough work; results come back in task order."""
+def _corpus_evidence(tasks: list[Task], args: argparse.Namespace) -> tuple[Any, int]:
+    """Phase 1 of a run that selects B201: which normalised lines recur across the files.
+
+    Returns the evidence (None when B201 is not selected) and the rule's `min-files`."""
+    config = _config(str(Path.cwd() / "-"), args.config, _overrides(args))
+    rule = all_rules(config).get("B201")
+    if rule is None or not config.is_selected(rule) or not tasks:
+        return None, 0
+    from repair.corpus import Evidence
+
+    evidence = Evidence()
+    jobs = min(args.jobs, len(tasks))
+    shares = [[(t.path, config.field) for t in tasks[i::jobs]] for i in range(jobs)]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for part in pool.map(_collect_evidence, shares):
+                evidence.merge(part)
+    else:
+        evidence.merge(_collect_evidence(shares[0]))
+    return evidence, config.rule_options(rule)["min-files"]
+
+
+def _collect_evidence(files: list[tuple[str, str]]) -> Any:
+    """One worker's share of phase 1 (unreadable files are reported by phase 2)."""
+    import json
+
+    from repair.corpus import Evidence
+    from repair.decoding import decode_bytes
+
+    evidence = Evidence()
+    for path, field in files:
+        try:
+            text = decode_bytes(read_file(Path(path)), path=path).text
+        except InputError:
+            continue
+        if kind_of(Path(path)) == "text":
+            evidence.add_document(text)
+            continue
+        for line in text.split("\n"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get(field), str):
+                evidence.add_document(record[field])
+    return evidence
+
+
+def _execute(tasks: list[Task], args: argparse.Namespace, evidence: Any = None) -> list[FileResult]:
+    """Run the tasks, in a process pool when there is enough work; results come back in task order.
+    `evidence` (B201's corpus statistics) is installed in this process and in every worker."""
+    from repair.corpus import set_evidence
+
+    set_evidence(evidence)
     sizes = [_size(t.path) for t in tasks]
     total = sum(sizes)
     jobs = min(args.jobs, len(tasks)) if total >= PARALLEL_MIN_BYTES else 1
@@ -322,7 +384,7 @@ def _execute(tasks: list[Task], args: argparse.Namespace) -> list[FileResult]:
             # Largest files first, so one big file started last does not leave the other workers idle.
             order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
             chunksize = max(1, min(64, len(tasks) // (jobs * 8)))
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=set_evidence, initargs=(evidence,)) as pool:
                 for index, result in zip(order, pool.map(process_task, [tasks[i] for i in order], chunksize=chunksize)):
                     results[index] = result
                     bar.advance(result)

@@ -135,3 +135,24 @@ def test_stdin_to_stdout():
         input="中文\n".encode("gbk"), capture_output=True, check=False,
     )
     assert proc.stdout == "中文\n".encode("utf-8")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_corpus_level_repeated_lines_are_removed_when_selected(capsys, tmp_path, jobs):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = seed_paths()[0].read_text(encoding="utf-8").splitlines()
+    footer = "本站所有文章仅供学习交流使用请勿转载\n"
+    for i in range(12):
+        (corpus / f"doc{i:02}.txt").write_text("\n".join(body[i : i + 3]) + "\n" + footer, encoding="utf-8")
+    out_dir, reports = tmp_path / "out", tmp_path / "reports"
+    run(capsys, "fix", str(corpus), "--output", str(out_dir), "--report", str(reports), "--jobs", jobs, "--extend-select", "B201")
+    for i in range(12):
+        assert (out_dir / f"doc{i:02}.txt").read_text(encoding="utf-8") == "\n".join(body[i : i + 3]) + "\n"
+    (folder,) = reports.iterdir()
+    repeated = json.loads((folder / "report.json").read_text(encoding="utf-8"))["repeated_lines"]
+    assert repeated[0] == {"line": footer.strip(), "files": 12}
+    # Off by default: the same run without --extend-select keeps the line.
+    plain = tmp_path / "plain"
+    run(capsys, "fix", str(corpus), "--output", str(plain), "--no-report")
+    assert (plain / "doc00.txt").read_text(encoding="utf-8").endswith(footer)
