@@ -14,6 +14,10 @@ from repair.records import Change, Result
 from repair.registry import Context, Rule, all_rules
 
 MAX_PASSES = 4
+# Families that leave a span flagged by a mojibake rule alone: converting or editing characters
+# inside undecoded bytes destroys the byte arithmetic a later pass or a person needs. Boilerplate
+# may still drop the whole line.
+CLAIMS_BIND = "MASP"
 
 
 class RuleFailure(RuntimeError):
@@ -116,11 +120,13 @@ def _run(text: str, config: Config, path: str | None, info: dict | None, apply: 
     for _ in range(MAX_PASSES):
         findings = []
         changed = False
-        # Spans a mojibake rule flagged as damaged but could not repair: later rules leave them
-        # alone, since editing inside undecoded bytes only compounds the damage.
+        # Spans a mojibake rule flagged as damaged but could not repair: later repair rules leave
+        # them alone, since editing inside undecoded bytes only compounds the damage.
         claimed: list[tuple[int, int]] = []
         for rule in rules:
-            proposals = [c for c in _run_rule(rule, text, ctx) if not _inside_claim(c, claimed)]
+            proposals = _run_rule(rule, text, ctx)
+            if rule.family in CLAIMS_BIND:
+                proposals = [c for c in proposals if not _inside_claim(c, claimed)]
             safe = [
                 c for c in proposals
                 if c.after is not None and rule.fixable and (config.unsafe_fixes or c.confidence >= config.min_confidence)

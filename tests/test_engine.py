@@ -112,10 +112,11 @@ def test_selection_and_ignore():
 
 
 def test_a_span_a_mojibake_rule_flagged_is_left_alone_by_later_rules(with_rules):
-    with_rules(Replace("M901", "ab", None, flag_only=True), Replace("P901", "b", "B"), Replace("P902", "z", "Z"))
-    result = engine.fix_text("ab z b")
-    assert result.text == "ab Z B"
-    assert [(c.code, c.start) for c in result.changes] == [("M901", 0), ("P902", 3), ("P901", 5)]
+    with_rules(Replace("M901", "ab", None, flag_only=True), Replace("A901", "b", "B"), Replace("A902", "z", "Z"),
+               Replace("S901", "a", "α"), Replace("B901", "(?m)^drop.*\n", ""))
+    result = engine.fix_text("ab z b\ndrop ab\n")
+    assert result.text == "ab Z B\n"
+    assert [(c.code, c.start) for c in result.changes] == [("M901", 0), ("A902", 3), ("A901", 5), ("B901", 7)]
 
 
 def test_records_next_to_a_deletion_keep_their_own_span(with_rules):
