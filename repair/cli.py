@@ -11,7 +11,6 @@ import argparse
 import difflib
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -334,6 +333,8 @@ def _corpus_evidence(tasks: list[Task], args: argparse.Namespace) -> tuple[Any, 
     jobs = min(args.jobs, len(tasks))
     shares = [[(t.path, config.field) for t in tasks[i::jobs]] for i in range(jobs)]
     if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor  # only runs with several workers pay for it
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for part in pool.map(_collect_evidence, shares):
                 evidence.merge(part)
@@ -381,6 +382,8 @@ def _execute(tasks: list[Task], args: argparse.Namespace, evidence: Any = None) 
     results: list[FileResult | None] = [None] * len(tasks)
     with progress or _NullProgress() as bar:
         if jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
             # Largest files first, so one big file started last does not leave the other workers idle.
             order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
             chunksize = max(1, min(64, len(tasks) // (jobs * 8)))
