@@ -5,6 +5,7 @@ back to the input text.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import replace
 from functools import lru_cache
@@ -181,7 +182,7 @@ class LineIndex:
     """1-based line and column of character offsets in one text."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def line_col(self, offset: int) -> tuple[int, int]:
         idx = bisect_left(self._starts, offset + 1) - 1

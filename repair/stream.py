@@ -75,7 +75,11 @@ def _cut(buffer: bytes, size: int, paragraphs: bool, limit: int) -> int:
     line_end = buffer.rfind(b"\n", 0, high)
     if line_end >= 0:
         return line_end + 1
-    # One line longer than the block: cut at a UTF-8 character boundary.
+    # One line longer than the block: cut after a byte below 0x30, which is never part of a
+    # multibyte character in UTF-8, GB18030 or Big5; failing that, at a UTF-8 character boundary.
+    safe = max(buffer.rfind(bytes([b]), low, high) for b in range(0x30))
+    if safe >= 0:
+        return safe + 1
     cut = high
     while cut > 0 and buffer[cut] & 0xC0 == 0x80:
         cut -= 1
@@ -223,8 +227,10 @@ class _Output:
 
 
 def _copy(source: Path, destination: Path) -> None:
-    make_parent(destination)
+    """Copy unchanged, in bounded memory, through the same temporary file + rename as the output."""
     try:
-        shutil.copyfile(source, destination)
+        with open(source, "rb") as src, _Output(destination) as out:
+            shutil.copyfileobj(src, out._fh)
+            out.commit = True
     except OSError as exc:
         raise InputError(f"{destination}: cannot write: {exc.strerror or exc}") from exc

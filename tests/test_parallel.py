@@ -1,6 +1,7 @@
 """--jobs: a process pool gives the same reports, in the same order, and the same files as one
 process (repair/cli.py _execute)."""
 import json
+import concurrent.futures
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 
@@ -11,6 +12,10 @@ from repair.cli import main
 from tests.conftest import SEEDS, seed_paths
 
 
+# Cheap rules that still change the seeds; rule quality is tested elsewhere.
+CHEAP = ["--select", "A,P"]
+
+
 @pytest.fixture
 def corpus(tmp_path):
     """Seeds copied into several folders with files of very different sizes."""
@@ -18,11 +23,11 @@ def corpus(tmp_path):
     root.mkdir()
     shutil.copy(SEEDS / "repair.toml", root)
     for folder in ("a", "b/c", "d"):
-        for copy, seed in enumerate(seed_paths()):
+        for copy, seed in enumerate(seed_paths()[2:]):  # one clean, two damaged seeds
             target = root / folder / f"{copy}_{seed.name}"
             target.parent.mkdir(parents=True, exist_ok=True)
             text = seed.read_text(encoding="utf-8")
-            target.write_text(text * (1 + copy * 3 if folder == "d" else 1), encoding="utf-8")
+            target.write_text(text * (1 + copy if folder == "d" else 1), encoding="utf-8")
     return root
 
 
@@ -32,17 +37,18 @@ def pools(monkeypatch):
     started = []
 
     class Recording(ProcessPoolExecutor):
-        def __init__(self, max_workers):
+        def __init__(self, max_workers, **kwargs):
             started.append(max_workers)
-            super().__init__(max_workers=max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
 
     monkeypatch.setattr(cli, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(cli, "ProcessPoolExecutor", Recording)
+    # cli imports the pool lazily, from concurrent.futures, at run time.
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Recording)
     return started
 
 
 def report(capsys, *argv):
-    code = main([*argv, "--format", "json", "--no-report", "--no-cache"])
+    code = main([*argv, *CHEAP, "--format", "json", "--no-report", "--no-cache"])
     data = json.loads(capsys.readouterr().out)
     return code, data["summary"], data["files"]
 
@@ -57,17 +63,17 @@ def test_check_with_two_jobs_reports_exactly_what_one_job_reports(corpus, pools,
 
 
 def test_fix_with_two_jobs_writes_the_same_files_as_one_job(corpus, pools, tmp_path, capsys):
-    main(["fix", str(corpus), "--output", str(tmp_path / "one"), "--jobs", "1", "--no-report", "-q", "--no-cache"])
-    main(["fix", str(corpus), "--output", str(tmp_path / "two"), "--jobs", "2", "--no-report", "-q", "--no-cache"])
+    main(["fix", str(corpus), "--output", str(tmp_path / "one"), "--jobs", "1", *CHEAP, "--no-report", "-q", "--no-cache"])
+    main(["fix", str(corpus), "--output", str(tmp_path / "two"), "--jobs", "2", *CHEAP, "--no-report", "-q", "--no-cache"])
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*.txt")}
     two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*.txt")}
-    assert len(one) == 15 and one == two
+    assert len(one) == 9 and one == two
     assert one != {p.relative_to(corpus): p.read_bytes() for p in corpus.rglob("*.txt")}
 
 
 def test_a_small_corpus_stays_in_one_process(corpus, monkeypatch, capsys):
     started = []
-    monkeypatch.setattr(cli, "ProcessPoolExecutor", lambda max_workers: started.append(max_workers))
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda max_workers, **kw: started.append(max_workers))
     report(capsys, "check", str(seed_paths()[0]), str(seed_paths()[1]), "--jobs", "2")
     assert started == []
 

@@ -50,6 +50,14 @@ def test_a_line_longer_than_a_block_is_cut_at_a_character_boundary():
         block.decode("utf-8")  # raises if a character was split
 
 
+@pytest.mark.parametrize("codec", ["gb18030", "big5"])
+def test_a_legacy_one_line_file_is_cut_between_characters(codec):
+    text = "項目進展順利,資金到位。" * 2000  # one line; ASCII comma is the only safe cut byte
+    blocks = _blocks(text.encode(codec))
+    assert len(blocks) > 1
+    assert "".join(block.decode(codec) for block, _ in blocks) == text
+
+
 def test_later_blocks_reuse_the_first_blocks_legacy_encoding():
     text = "項目進展順利,資金到位。\n\n" * 3000
     decoder = stream.BlockDecoder("x.txt")
@@ -57,25 +65,6 @@ def test_later_blocks_reuse_the_first_blocks_legacy_encoding():
     assert decoder.codec == "gb18030"
     assert "".join(p.text for p in pieces) == text
     assert all(p.encoding == "gb18030" for p in pieces)
-
-
-def test_streamed_fix_equals_whole_file_fix_with_global_lines(tmp_path, small_blocks):
-    seed = seed_text("004")
-    text = "\n\n".join([seed] * 4)
-    data = text.encode("utf-8")
-    assert len(data) > 8 * BLOCK
-    whole = process_bytes(data, Config(), path="big.txt", apply=True)
-    source = tmp_path / "big.txt"
-    source.write_bytes(data)
-    streamed = stream.process_file(source, Config(), display="big.txt", kind="text", apply=True, destination=source)
-    assert whole.applied, "seed 004 has annotation residue to repair"
-    assert source.read_text(encoding="utf-8") == whole.output_text
-    assert [(c.line, c.column, c.change.start, c.change.before) for c in streamed.changes] == [
-        (c.line, c.column, c.change.start, c.change.before) for c in whole.changes
-    ]
-    for located in streamed.changes[-3:]:  # spans index the whole input text
-        change = located.change
-        assert text[change.start:change.end] == change.before
 
 
 def test_rules_are_told_which_block_holds_the_document_start_and_end(tmp_path, small_blocks, monkeypatch):
