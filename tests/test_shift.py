@@ -1,5 +1,6 @@
 """M101 gbk-misalignment: byte arithmetic, candidate search and the repair/flag decision."""
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,13 @@ def test_repair_is_idempotent():
     line = "預計總投資94億元?!白叱鋈ァ⒄堖M來” 60次"
     once = fix_text(line, ONLY_M101).text
     assert fix_text(once, ONLY_M101).text == once
+
+
+def test_dropped_pair_search_uses_the_document_cache():
+    """Seed 003 lost F9 BD (in 基金) twice; in a traditional document the simplified 护 of
+    `社保护戰` must not outbid 基金 at the second place."""
+    doc = next(Path("seeds").glob("003_*.txt")).read_text(encoding="utf-8")
+    line = next(l for l in doc.splitlines() if "社?;鸸" in l)
+    (run,) = [r for r in find_runs(line, DocStats(doc)) if "鸸" in line[r.start:r.end]]
+    assert "社保基金支付" in run.repaired
+    assert "护" not in run.repaired

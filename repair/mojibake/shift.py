@@ -553,11 +553,15 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
                      if _resyncs(by_char[head] & 0xFF, by_char[tail] >> 8)]
             if not pairs:
                 continue
-            head, tail = max(pairs, key=lambda p: logprob(_fold_like(p[0] + p[1], fold), before, after))
+            # The document cache counts here too: no simplified 护 restored into traditional text.
+            head, tail = max(pairs, key=lambda p: logprob(_fold_like(p[0] + p[1], fold), before, after)
+                             + stats.bonus(_fold_like(p[0] + p[1], fold), before, after))
             trial = chars[:j] + [head, tail] + chars[j + 1:]
+            pair = _fold_like(head + tail, fold)
             # A bigram model charges every extra character its typical cost; the comparison is per
             # character of text, so one character's worth is given back.
-            gain = logprob(_fold_like("".join(trial), fold), left, right) - current + _CHAR_COST
+            gain = (logprob(_fold_like("".join(trial), fold), left, right) - current + _CHAR_COST
+                    + stats.bonus(pair, before, after) - stats.bonus(_fold_like(chars[j], fold), before, after))
             if gain > best_gain:
                 best_gain, best_at = gain, trial
         if best_at is None:
