@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from repair import __version__
 from repair.config import SCRIPTS, Config, ConfigError, config_for, load_file
 from repair.engine import RuleFailure
 from repair.files import (
@@ -49,6 +50,7 @@ def _split_codes(value: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="repair", description="Repair damaged Chinese text corpora.")
+    parser.add_argument("--version", action="version", version=f"repair {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("check", "report findings; change nothing"), ("fix", "repair files")):
         sub = commands.add_parser(name, help=help_text)

@@ -126,7 +126,9 @@ def _run(text: str, config: Config, path: str | None, info: dict | None, apply: 
         claimed: list[tuple[int, int]] = []
         for rule in rules:
             proposals = _run_rule(rule, text, ctx)
-            if rule.family in CLAIMS_BIND:
+            if not proposals:  # the common case on clean text: nothing more to do for this rule
+                continue
+            if rule.family in CLAIMS_BIND and claimed:
                 proposals = [c for c in proposals if not _inside_claim(c, claimed)]
             safe = [
                 c for c in proposals

@@ -123,6 +123,15 @@ def test_rules_lists_every_family_and_rule_explains_one(capsys):
     assert code == 2 and "X999" in err
 
 
+def test_version_names_the_installed_package(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"repair {version('corpus-repair')}"
+
+
 def test_missing_path_is_an_error_naming_it(capsys, tmp_path):
     code, out, err = run(capsys, "check", str(tmp_path / "nope.txt"), "--no-report", "--format", "concise")
     assert code == 2
