@@ -3,7 +3,6 @@ target as ruff does, then overridden by command-line flags. Unknown keys and wro
 """
 from __future__ import annotations
 
-import tomllib
 import dataclasses
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
@@ -124,6 +123,8 @@ def parse_table(table: dict[str, Any], source: Path | None) -> Config:
 
 def load_file(path: Path) -> Config:
     """Read a repair.toml or pyproject.toml; a pyproject without [tool.repair] gives the defaults."""
+    import tomllib  # only runs that have a config file pay for the parser
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -141,10 +142,14 @@ def load_file(path: Path) -> Config:
 def _has_repair_table(path: Path) -> bool:
     if path.name != "pyproject.toml":
         return True
+    import tomllib
+
     try:
         with open(path, "rb") as fh:
-            return "repair" in tomllib.load(fh).get("tool", {})
-    except (OSError, tomllib.TOMLDecodeError):
+            raw = fh.read()
+        # Most pyproject files never mention the tool: no need to parse them.
+        return b"repair" in raw and "repair" in tomllib.loads(raw.decode("utf-8")).get("tool", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return True  # let load_file report the problem
 
 
