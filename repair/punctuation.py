@@ -98,8 +98,10 @@ _FULL_TO_ASCII = {v: k for k, v in _ASCII_TO_FULL.items()}
 _OPENERS = "“‘「『《〈（【"
 _CLOSERS = "”’」』》〉）】"
 # A separator between two Hanzi; ! and ? may also end a clause; parentheses only as a pair around Hanzi.
-_SEPARATOR = re.compile(f"(?<=[{_HAN}])[,:;，：；](?=[{_HAN}{_OPENERS}])")
-_END_MARK = re.compile(f"(?<=[{_HAN}])[!?！？](?=[{_HAN}{_OPENERS}{_CLOSERS}\\s]|$)", re.MULTILINE)
+# The mark comes first and the Hanzi before it is checked by a lookbehind over both: the regex
+# then skips to candidate marks instead of testing a lookbehind at every position.
+_SEPARATOR = re.compile(f"[,:;，：；](?<=[{_HAN}].)(?=[{_HAN}{_OPENERS}])")
+_END_MARK = re.compile(f"[!?！？](?<=[{_HAN}].)(?=[{_HAN}{_OPENERS}{_CLOSERS}\\s]|$)", re.MULTILINE)
 _PAIR = re.compile(f"[(（](?=[{_HAN}])[^()（）\\n]{{1,40}}(?<=[{_HAN}])[)）]")
 
 

@@ -142,3 +142,91 @@ def test_dev_lossless_documents_come_out_exact(category):
         damaged = (EVAL.parent / doc["file"]).read_text(encoding="utf-8")
         gold = (EVAL.parent / doc["gold"]).read_text(encoding="utf-8")
         assert fix(damaged).text == gold, doc["file"]
+
+
+# The gate: a cheap look at the whole text before any language-model work.
+M106, M107 = big5.Big5ReadAsGbk.confusion, big5.GbkReadAsBig5.confusion
+
+
+def test_markers_come_from_the_code_tables():
+    # 中 in Big5 (A4 A4) reads as い in GBK; "，" in GBK (A3 AC) reads as ㄛ in Big5.
+    assert "い" in big5.gate_markers(M106) and "ㄛ" in big5.gate_markers(M107)
+    for common in "的中国國，。“”、a1 ":
+        assert common not in big5.gate_markers(M106) + big5.gate_markers(M107)
+
+
+@pytest.mark.parametrize("text, clustered", [
+    ("いゅ man", True),  # 中文 read as GBK: two different markers side by side
+    ("中文 い 說明", False),  # one marker alone
+    ("兜住、兜", False),  # the same character twice is no cluster
+    ("資料庫\ufffd\ufffd連線", False),  # U+FFFD alone is no sign (M102 leaves it for lost bytes)
+    ("\ufffdAい", True),  # a lost lead byte next to a marker
+    ("★ 重載 ★", False),
+])
+def test_gate_needs_a_cluster_of_different_markers(text, clustered):
+    assert big5.passes_gate(M106, text) is clustered
+
+
+def test_gate_skips_clean_documents_of_every_kind():
+    for category in ("clean_zh_hans", "clean_zh_hant", "clean_ja", "clean_ko", "clean_code"):
+        folder = EVAL / "dev" / category
+        if not folder.exists():
+            pytest.skip("benchmark data not present")
+        texts = [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt")) if not p.name.endswith(".gold.txt")]
+        passing = [t for t in texts if big5.passes_gate(M106, t) and not big5._is_japanese(t)]
+        assert len(passing) <= len(texts) // 4, category
+
+
+def test_long_line_is_read_only_in_bounded_windows():
+    clean = SEED_TRADITIONAL * 200  # one line of ~9,000 characters
+    damaged_clause = SEED_SIMPLIFIED.encode("gbk").decode("big5", "replace")
+    line = clean + damaged_clause + clean
+    spans = list(big5.clusters(M107, line))
+    pieces = list(big5.segments(line, spans))
+    assert pieces and all(end - start <= big5.MAX_SEGMENT for start, end in pieces)
+    assert sum(end - start for start, end in pieces) < len(damaged_clause) + 4 * big5.WINDOW
+    assert fix(line).text == clean + SEED_SIMPLIFIED + clean
+
+
+def test_segments_never_exceed_the_bound_on_dense_damage():
+    damaged = (SEED_SIMPLIFIED * 300).encode("gbk").decode("big5", "replace")
+    pieces = list(big5.segments(damaged, big5.clusters(M107, damaged)))
+    assert all(end - start <= big5.MAX_SEGMENT for start, end in pieces)
+    covered = [start for start, _ in pieces] + [len(damaged)]
+    assert all(a < b for a, b in zip(covered, covered[1:]))  # in order, no overlap
+
+
+def test_rival_is_asked_only_where_its_gate_passes(monkeypatch):
+    asked = []
+    original = big5._ConfusionRule._regions
+
+    def spy(self, text, start, end, opts, **kwargs):
+        asked.append(self.code)
+        return original(self, text, start, end, opts, **kwargs)
+
+    monkeypatch.setattr(big5._ConfusionRule, "_regions", spy)
+    big5._cached_regions.cache_clear()
+    damaged = SEED_TRADITIONAL.encode("big5").decode("gb18030")
+    assert not big5.passes_gate(M107, damaged)
+    assert fix(damaged).text == SEED_TRADITIONAL
+    assert "M107" not in asked
+
+
+def test_a_known_word_of_rare_characters_is_no_sign():
+    assert big5._is_word("憔悴") and big5._is_word("秸秆")
+    assert not big5._is_word("欷鸭") and not big5._is_word("いゅ")
+    assert not big5.passes_gate(M106, "桐乡君子，念予憔悴如许！")
+
+
+def test_cluster_must_redecode_into_common_characters():
+    damaged = "中文說明".encode("big5").decode("gbk", "replace")
+    assert big5._redecodes(M106, damaged)
+    assert not big5._redecodes(M106, "堇荼")  # two rare characters whose bytes mean nothing in Big5
+
+
+def test_a_stretch_full_of_the_rivals_clusters_is_left_to_the_rival():
+    gbk_as_big5 = (SEED_SIMPLIFIED * 3).encode("gbk").decode("big5", "replace")
+    big5_as_gbk = (SEED_TRADITIONAL * 3).encode("big5").decode("gbk", "replace")
+    m106, m107 = big5.Big5ReadAsGbk(), big5.GbkReadAsBig5()
+    assert m106._rival_marks_more(gbk_as_big5) and not m107._rival_marks_more(gbk_as_big5)
+    assert not m106._rival_marks_more(big5_as_gbk)

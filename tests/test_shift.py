@@ -91,3 +91,34 @@ def test_dropped_pair_search_uses_the_document_cache():
     (run,) = [r for r in find_runs(line, DocStats(doc)) if "鸸" in line[r.start:r.end]]
     assert "社保基金支付" in run.repaired
     assert "护" not in run.repaired
+
+
+def test_clean_terminators_are_rejected_without_a_search(monkeypatch):
+    """A question mark or a lone letter after clean Chinese costs no candidate search."""
+    from repair.mojibake import shift
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("candidate search on clean text")
+
+    monkeypatch.setattr(shift, "_candidates_at", no_search)
+    for text in ("這個軟體包是什麼?\n你知道嗎?\n", "我們選擇「A」方案,然後用B\n", "请问你在哪里?我在家。\n",
+                 "これは何ですか?はい、そうです。\n", "print('hello?')\n"):
+        assert not scan_text(text, ONLY_M101).changes
+
+
+def test_misread_tail_passes_the_screen():
+    from repair.mojibake.shift import _may_end_run
+
+    assert _may_end_run("預計總投資94億元?!白叱鋈ァ⒄堖M來”", 17, "M")  # 堖 before M reads as misread
+    assert _may_end_run("同比增長7.55%??偼顿Y40", 13, "Y")
+    assert _may_end_run("從p壞的系統中", 1, "p")  # a lead byte lost whole between Han characters
+    assert not _may_end_run("這是什麼?\n", 4, "?")
+
+
+def test_dropped_pair_choice_is_cached_per_document():
+    from repair.mojibake.shift import _best_gap_pair
+
+    stats = DocStats("社保基金管理,防范社保基金支付風險")
+    first = _best_gap_pair(0xBBF9, "社", "金", stats)
+    assert (0xBBF9, "社", "金") in stats.gap_pairs
+    assert _best_gap_pair(0xBBF9, "社", "金", stats) == first

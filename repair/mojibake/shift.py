@@ -29,16 +29,18 @@ from repair.registry import Context, Rule, register
 # A possible end of a misaligned run ("terminator"): a `?` (one byte the decoder gave up on) or
 # a lone ASCII byte in 0x40-0x7E (a GBK trail byte that resynchronised the decoder).
 _TRIGGER = re.compile(
-    r"(?<=[^\x00-\x7f])\?|\?(?=[^\x00-\x7f])"  # `?` touching a non-ASCII character
-    r"|(?<=[^\x00-\u024f?])[\x40-\x7e](?![A-Za-z])"  # a lone ASCII byte after Chinese (not after Latin)
-    r"|(?<=\?)[\x40-\x7e](?=[^\x00-\u024f])"  # ... or right after the `?` of a lost lead byte
-    r"|(?<=[a-z\u00e0-\u01dc]\))(?:[\x40-\x7e](?![A-Za-z])|\?)"  # ... or after a lost character's pinyin
+    r"[\x40-\x7e?](?:"  # one ASCII byte; the context is checked behind it (a far faster scan)
+    r"(?<=[^\x00-\x7f]\?)|(?<=\?)(?=[^\x00-\x7f])"  # `?` touching a non-ASCII character
+    r"|(?<=[^\x00-\u024f?][\x40-\x7e])(?![A-Za-z])"  # a lone ASCII byte after Chinese (not after Latin)
+    r"|(?<=\?[\x40-\x7e])(?=[^\x00-\u024f])"  # ... or right after the `?` of a lost lead byte
+    r"|(?<=[a-z\u00e0-\u01dc]\)\?)|(?<=[a-z\u00e0-\u01dc]\)[\x40-\x7e])(?![A-Za-z]))"  # ... or after a lost character's pinyin
 )
 # The trace of a misread character that a converter annotated with its pinyin and that was then
 # lost, opening parenthesis and all (seed 004: `勇?lián)?dāng)轉` for 勇擔當轉).
 _PINYIN = "a-z\u00e0-\u00fc\u0101-\u01dc\u0144\u0148\u01f9\u1e3f"
 _LOST_ANNOTATED = re.compile(rf"\?([{_PINYIN}]+)\)")
 _ANNOTATION_REST = re.compile(rf"([{_PINYIN}]+)\)")
+_LOST_LEAD = re.compile(r"[\u3400-\u9fff][\x40-\x7e][\u3400-\u9fff]")
 _HAN_STRETCH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _BESIDE_HAN = re.compile(r"(?<=[\u3400-\u9fff])[^\u3400-\u9fff]|[^\u3400-\u9fff](?=[\u3400-\u9fff])")
 
@@ -49,6 +51,7 @@ _JOINT = 15  # candidates of each side kept when two lost characters are chosen 
 _GAP_TRIES = 3  # candidate runs per terminator searched for dropped byte pairs
 _MAX_GAPS = 4  # dropped pairs per run
 _GAP_GAIN = 5.0  # nats a dropped pair must add (per character of text) to be assumed
+_PAIR_SIDE = 16  # likeliest heads and tails of a dropped pair scored together
 _GAP_CLEAR = 10.0  # nats a dropped pair must add before the repair counts as clear (else reported)
 _CHAR_COST = 6.0  # nats: what a typical character of clean Chinese costs the language model
 _OTHER_SCRIPT = 4.0  # nats against restoring a character of the script the document does not use
@@ -239,6 +242,7 @@ class DocStats:
         self._readable: bool | None = None
         self._next: dict[str, set[str]] | None = None
         self._prev: dict[str, set[str]] = {}
+        self.gap_pairs: dict[tuple[int, str, str], tuple[str, str] | None] = {}  # see _best_gap_pair
 
     @cached_property
     def chars(self) -> Counter:
@@ -298,6 +302,8 @@ class DocStats:
         own = self.script()
         if own and any(_script_of(c) not in ("", own) for c in ch):
             return -_OTHER_SCRIPT  # a simplified character restored into traditional text, or back
+        if len(ch) == 1 and ch not in self.chars:  # most candidates: nothing in the document to count
+            return 0.0
         around = left[-1:] + ch + right[:1]
         return (sum(log1p(self.chars[c]) for c in ch) / max(len(ch), 1)
                 + sum(log1p(self.pairs[around[i:i + 2]]) for i in range(len(around) - 1)))
@@ -537,7 +543,7 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
     left, right = line[cand.start - 1:cand.start], line[cand.end:cand.end + 1]
     chars = list(cand.chars)
     by_char = _gbk()[1]
-    by_lead, by_trail = _by_byte()
+    by_trail = _by_byte()[1]
     changed, weakest = False, float("inf")
     for _ in range(_MAX_GAPS):
         current = logprob(_fold_like("".join(chars), fold), left, right)
@@ -547,15 +553,10 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
             if code is None:
                 continue
             before, after = _fold_like(chars[j - 1], fold), _fold_like(chars[j + 1], fold)
-            heads = [ch for ch in by_lead.get(code >> 8, ()) if _may_be_dropped(by_char[ch] & 0xFF)]
-            tails = by_trail.get(code & 0xFF, ())
-            pairs = [(head, tail) for head in heads for tail in tails
-                     if _resyncs(by_char[head] & 0xFF, by_char[tail] >> 8)]
-            if not pairs:
+            found = _best_gap_pair(code, before, after, stats)
+            if found is None:
                 continue
-            # The document cache counts here too: no simplified 护 restored into traditional text.
-            head, tail = max(pairs, key=lambda p: logprob(_fold_like(p[0] + p[1], fold), before, after)
-                             + stats.bonus(_fold_like(p[0] + p[1], fold), before, after))
+            head, tail = found
             trial = chars[:j] + [head, tail] + chars[j + 1:]
             pair = _fold_like(head + tail, fold)
             # A bigram model charges every extra character its typical cost; the comparison is per
@@ -580,6 +581,30 @@ def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidat
                      min(cand.clear, weakest - _GAP_CLEAR))
 
 
+def _best_gap_pair(code: int, before: str, after: str, stats: DocStats) -> tuple[str, str] | None:
+    """The likeliest (head, tail) a re-paired character `code` may have hidden a dropped pair in:
+    heads share its lead byte, tails its trail byte.  Only the likeliest few of each side are
+    scored together, and each question is answered once per document."""
+    key = (code, before, after)
+    if key in stats.gap_pairs:
+        return stats.gap_pairs[key]
+    logprob = _lm().logprob
+    fold = stats.ascii_punct
+    by_char = _gbk()[1]
+    by_lead, by_trail = _by_byte()
+    heads = [ch for ch in by_lead.get(code >> 8, ()) if _may_be_dropped(by_char[ch] & 0xFF)]
+    tails = by_trail.get(code & 0xFF, ())
+    heads = sorted(heads, key=lambda ch: logprob(_fold_like(ch, fold), before), reverse=True)[:_PAIR_SIDE]
+    tails = sorted(tails, key=lambda ch: logprob(_fold_like(ch, fold), "", after), reverse=True)[:_PAIR_SIDE]
+    pairs = [(head, tail) for head in heads for tail in tails
+             if _resyncs(by_char[head] & 0xFF, by_char[tail] >> 8)]
+    # The document cache counts here too: no simplified 护 restored into traditional text.
+    best = max(pairs, key=lambda p: logprob(_fold_like(p[0] + p[1], fold), before, after)
+               + stats.bonus(_fold_like(p[0] + p[1], fold), before, after)) if pairs else None
+    stats.gap_pairs[key] = best
+    return best
+
+
 def _may_be_dropped(byte: int) -> bool:
     """Whether a pair led by `byte` can be invalid: leads of user-defined or sparse GBK rows."""
     return byte in (0x80, 0xFF) or 0xA1 <= byte <= 0xAF or byte >= 0xF8
@@ -592,6 +617,8 @@ def find_runs(line: str, stats: DocStats | None = None) -> list[Candidate]:
     best: list[Candidate] = []
     for match in _TRIGGER.finditer(line):
         end = match.start()
+        if not _may_end_run(line, end, match.group()):
+            continue
         scored = sorted(_candidates_at(line, end, match.group(), stats), key=lambda c: -c.margin)
         if match.group() != "?":  # a decoder that writes U+FFFD for invalid pairs drops none
             scored += [_with_dropped_pairs(line, c, stats) for c in scored[:_GAP_TRIES] if c.margin > 0]
@@ -605,6 +632,31 @@ def find_runs(line: str, stats: DocStats | None = None) -> list[Candidate]:
     if chosen and not _reads_clean(_apply(line, chosen)):
         return []  # a misread run sits in clean text; a line that stays garbage is another mojibake
     return chosen
+
+
+def _may_end_run(text: str, end: int, terminator: str) -> bool:
+    """Cheap screen of a terminator at text[end]: a misaligned run ends in misread characters,
+    which read badly, or leaves a `?` for a lost byte or a `?pinyin)` trace next to it.  A question
+    mark or a lone letter after clean Chinese is left alone without a search."""
+    line_start = text.rfind("\n", 0, end) + 1
+    if "?" in text[max(line_start, end - 1):end] + text[end + 1:end + 2]:
+        return True
+    if terminator == "?" and _ANNOTATION_REST.match(text, end + 1):
+        return True
+    if end and _LOST_LEAD.match(text, end - 1):  # 從p壞: 損 (93 70) lost its lead byte whole
+        return True
+    if end and text[end - 1] == ")":
+        return _lost_annotated_ending_at(text, line_start, end) is not None
+    tail_start = max(line_start, end - 2)
+    return _lm().logprob(text[tail_start:end], text[max(line_start, tail_start - 1):tail_start]) < _MISREAD_TAIL
+
+
+def _next_trigger(text: str, pos: int) -> re.Match | None:
+    """The next terminator from `pos` on that passes the cheap screen."""
+    match = _TRIGGER.search(text, pos)
+    while match and not _may_end_run(text, match.start(), match.group()):
+        match = _TRIGGER.search(text, match.end())
+    return match
 
 
 def _apply(line: str, runs: list[Candidate]) -> str:
@@ -622,6 +674,12 @@ def _reads_clean(text: str) -> bool:
     return not count or sum(map(logprob, stretches)) / count > _CLEAN_LINE
 
 
+def _clear_enough(run: Candidate, opts: dict) -> bool:
+    """Every guessed character beats its runner-up, or the whole span gains so much that a close
+    runner-up for one lost byte is worth the risk; a doubtful dropped pair (negative lead) never is."""
+    return run.clear >= opts["min-lead"] or (run.clear >= 0 and run.margin >= opts["sure-margin"])
+
+
 @register
 class GbkMisalignment(Rule):
     """GBK text decoded one byte out of step: each character was read from the second byte of one
@@ -637,8 +695,9 @@ class GbkMisalignment(Rule):
     damage and writes restored punctuation in the file's own convention.
 
     A repair needs a clear language-model margin over the text as it stands (`fix-margin`, nats)
-    and every guessed character must beat its runner-up (`min-lead`, nats); otherwise the run is
-    reported with its best reading (from `flag-margin` up).  A lone `?` with nothing misread
+    and every guessed character must beat its runner-up (`min-lead`, nats), unless the span as a
+    whole gains `sure-margin` nats and no dropped pair is in doubt; otherwise the run is reported
+    with its best reading (from `flag-margin` up).  A lone `?` with nothing misread
     around it is a question mark, and a document garbled throughout is left to the other M rules.
     """
 
@@ -648,10 +707,10 @@ class GbkMisalignment(Rule):
     example = ("投資?!白叱鋈ァ⒄堖M來”", "投資。“走出去、請進來”")
     # Margins in nats over the text as it stands; `min-lead`: how far each guessed character must
     # beat its runner-up (a repair that hinges on a coin toss is reported, not applied).
-    options = {"fix-margin": 6.0, "flag-margin": 5.0, "min-lead": 0.5}
+    options = {"fix-margin": 6.0, "flag-margin": 5.0, "min-lead": 0.5, "sure-margin": 12.0}
 
     def find(self, text: str, ctx: Context) -> Iterator:
-        first = _TRIGGER.search(text)
+        first = None if text.isascii() else _next_trigger(text, 0)  # misread GBK is never ASCII
         if not first:
             return
         opts = ctx.options(self)
@@ -665,12 +724,12 @@ class GbkMisalignment(Rule):
             line_end = len(text) if line_end < 0 else line_end + 1
             for run in find_runs(text[offset:line_end], stats):
                 start, end = offset + run.start, offset + run.end
-                if run.margin >= opts["fix-margin"] and run.clear >= opts["min-lead"]:
+                if run.margin >= opts["fix-margin"] and _clear_enough(run, opts):
                     yield self.fix(text, start, end, run.repaired, 0.95,
                                    f"re-paired GBK bytes (+{run.margin:.0f} nats)")
                 elif run.margin >= opts["flag-margin"]:
                     yield self.flag(text, start, end, 0.5,
                                     f"possibly GBK read out of step; best reading {run.repaired!r} "
                                     f"(+{run.margin:.0f} nats, runner-up within {run.clear:.1f})")
-            following = _TRIGGER.search(text, line_end)
+            following = _next_trigger(text, line_end)
             pos = following.start() if following else -1
