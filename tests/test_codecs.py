@@ -272,3 +272,23 @@ def test_examples_round_trip():
         damaged, repaired = rule.example
         assert fix_text(damaged, MOJIBAKE).text == repaired, rule.code
     assert re.fullmatch("M10[2-5]", codecs.LostBytesTrace.code)
+
+
+@pytest.mark.parametrize("name", ["010", "011", "018"])
+def test_the_windowed_search_decodes_like_the_search_over_the_whole_segment(name):
+    """The search runs only around UTF-8 decoding failures; on benchmark lines full of lost and
+    dropped bytes it must choose exactly what the search over each whole segment chooses."""
+    text = (EVAL_DEV / "utf8_as_gbk" / f"{name}.txt").read_text(encoding="utf-8")
+    win = "€" in text
+    dropped = tuple((p, codecs.DROPPED_PAIR_COST) for p in codecs._dropped_pairs()) if "\ufffd" not in text else ()
+    compared = 0
+    for line in text.splitlines():
+        for start, end in codecs.segments(line, codecs._gbk_encodable):
+            if codecs._strict_utf8_from_gbk(line[start:end]) is not None:
+                continue
+            tokens = codecs._gbk_tokens(line[start:end], win)
+            left = line[:start][-1:]
+            whole = codecs.shortest_decoding(tokens, codecs.push_utf8, dropped, left)
+            assert codecs.windowed_utf8_decoding(tokens, dropped, left) == whole
+            compared += 1
+    assert compared >= 3

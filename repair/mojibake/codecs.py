@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from repair import lm
 from repair.records import Change
 from repair.registry import Context, Rule, register
 
@@ -96,8 +97,6 @@ def _utf8_need(lead: int) -> int:
 def _char_ok(ch: str, guessed: bool) -> bool:
     """Could `ch` be in the original text? A guessed character (lost bytes filled in) must be
     Chinese text: Han, CJK or fullwidth punctuation; a decoded one anything but a control."""
-    from repair import lm
-
     if unicodedata.category(ch) in ("Co", "Cn", "Cs"):
         return False
     cls = lm.char_class(ch)
@@ -229,8 +228,6 @@ _CLASS_STAND_IN = {"punct": ",", "digit": "0", "latin": "a", "space": " ", "newl
 
 @lru_cache(maxsize=65536)
 def _context(ch: str) -> str:
-    from repair import lm
-
     cls = lm.char_class(ch)
     return ch if cls == lm.HAN else _CLASS_STAND_IN[cls]
 
@@ -238,9 +235,7 @@ def _context(ch: str) -> str:
 @lru_cache(maxsize=262144)
 def _cost(prev: str, ch: str) -> float:
     """The language model's surprise at `ch` after `prev` (a _context key), in nats."""
-    from repair import lm
-
-    return -lm.logprob(ch, prev)
+    return -lm.step(prev, ch)
 
 
 def _emit_cost(prev: str, items: list) -> tuple[float, str]:
@@ -280,6 +275,7 @@ def shortest_decoding(
     push: Callable[[Pattern, Element], list[tuple[Pattern, object]]],
     insertions: tuple[tuple[Pattern, float], ...] = (),
     left: str = "\n",
+    insert_at: frozenset[int] | None = None,
 ) -> list[tuple[int, object]]:
     """The cheapest reading of `tokens`: each token kept raw or re-decoded through `push`,
     optionally with lost bytes (`insertions`) put back between tokens.
@@ -290,7 +286,7 @@ def shortest_decoding(
     # state: (pending bytes, context) -> (cost, backpointer node); node = (previous node, token index, item)
     states: dict[tuple[Pattern, str], tuple[float, tuple | None]] = {((), _context(left[-1:] or "\n")): (0.0, None)}
     for i, token in enumerate(tokens):
-        if insertions:
+        if insertions and (insert_at is None or i in insert_at):
             states = _with_insertions(states, insertions, push, i)
         nxt: dict[tuple[Pattern, str], tuple[float, tuple | None]] = {}
         for (pending, prev), (cost, node) in states.items():
@@ -300,7 +296,7 @@ def shortest_decoding(
             if not pending:  # offered last: at equal cost, ASCII joins the decoded text around it
                 _offer(nxt, ((), _context(token.char)), cost + _cost(prev, token.char), (node, i, RAW))
         states = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
-    if insertions and tokens:  # bytes lost at the very end
+    if insertions and tokens and (insert_at is None or len(tokens) - 1 in insert_at):  # bytes lost at the very end
         states = _with_insertions(states, insertions, push, len(tokens) - 1)
     ends = [(cost, node) for (pending, _), (cost, node) in states.items() if not pending]
     node = min(ends, key=lambda e: e[0])[1] if ends else None
@@ -350,6 +346,142 @@ def _with_insertions(states, insertions, push, i):
     return out
 
 
+# Bytes dropped from UTF-8 break the stream where they were dropped: UTF-8 resynchronises at the
+# next lead byte, so the decoder fails within a character of the gap. Tokens further than
+# DROP_REACH from a failure are not searched for dropped bytes, and stretches further than
+# WINDOW_REACH from one decode as they stand: the search runs only in the windows around failures.
+DROP_REACH = 3
+WINDOW_REACH = 6
+
+
+@dataclass
+class Utf8Layout:
+    """The tokens' bytes as UTF-8: where decoding fails, and where it could be cut."""
+
+    data: bytes
+    offsets: list[int]  # byte offset of each token, and the total at the end
+    failures: list[int]  # indices of the tokens where decoding fails (uncertain tokens included)
+
+    def near(self, reach: int) -> frozenset[int]:
+        return frozenset(i for f in self.failures for i in range(f - reach, f + reach + 1))
+
+    def is_cut(self, i: int) -> bool:
+        """Whether a character of the valid decoding starts at token i's first byte."""
+        k = self.offsets[i]
+        return k == len(self.data) or not 0x80 <= self.data[k] < 0xC0
+
+
+def utf8_layout(tokens: list[Token]) -> Utf8Layout:
+    data = bytearray()
+    offsets: list[int] = []
+    owner: list[int] = []
+    for i, token in enumerate(tokens):
+        pattern = token.patterns[0][0] if len(token.patterns) == 1 else None
+        if pattern is None or not all(isinstance(e, int) for e in pattern):
+            pattern = (0xFF,)  # never valid in UTF-8: marks the uncertain token as a failure
+        offsets.append(len(data))
+        data.extend(pattern)
+        owner.extend([i] * len(pattern))
+    offsets.append(len(data))
+    failures: list[int] = []
+    pos = 0
+    while pos < len(data):
+        try:
+            data[pos:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            first, last = pos + exc.start, pos + max(exc.end, exc.start + 1)
+            failures.extend(sorted({owner[k] for k in range(first, min(last + 1, len(owner)))}))
+            pos = last
+    return Utf8Layout(bytes(data), offsets, failures)
+
+
+def _zones(layout: Utf8Layout, n_tokens: int) -> list[tuple[int, int, bool]]:
+    """(start, end, search) token ranges covering all tokens: `search` ranges hold every failure
+    with WINDOW_REACH tokens around it; the others start and end on character boundaries and
+    decode without error."""
+    near = layout.near(WINDOW_REACH)
+    zones: list[tuple[int, int, bool]] = []
+    i = 0
+    while i < n_tokens:
+        j = i
+        while j < n_tokens and j not in near:
+            j += 1
+        # a clean stretch [i, j): shrink it to character boundaries
+        a = i
+        while a < j and not layout.is_cut(a):
+            a += 1
+        b = j
+        while b > a and not layout.is_cut(b):
+            b -= 1
+        if b - a > WINDOW_REACH:
+            if a > (zones[-1][1] if zones else 0):
+                _extend_search(zones, a)
+            zones.append((a, b, False))
+        k = j
+        while k < n_tokens and k in near:
+            k += 1
+        _extend_search(zones, k)
+        i = k
+    if not zones or zones[-1][1] < n_tokens:
+        _extend_search(zones, n_tokens)
+    return zones
+
+
+def _extend_search(zones: list[tuple[int, int, bool]], end: int) -> None:
+    """Let the search zone reach `end` (open one after the last zone if needed)."""
+    begin = zones[-1][1] if zones else 0
+    if end <= begin:
+        return
+    if zones and zones[-1][2]:
+        zones[-1] = (zones[-1][0], end, True)
+    else:
+        zones.append((begin, end, True))
+
+
+def _strict_items(layout: Utf8Layout, start: int, end: int) -> list[tuple[int, object]] | None:
+    """The decoding of tokens [start, end) as they stand: each character given to the token
+    holding its last byte. None if a character is one the search would never produce."""
+    out: list[tuple[int, object]] = []
+    offsets = layout.offsets
+    text = layout.data[offsets[start]:offsets[end]].decode("utf-8")
+    k = offsets[start]
+    token = start
+    for ch in text:
+        if not _char_ok(ch, guessed=False):
+            return None
+        k += len(ch.encode("utf-8")) if ch >= "\x80" else 1
+        while offsets[token + 1] < k:
+            token += 1
+        out.append((token, ch))
+    return out
+
+
+def windowed_utf8_decoding(
+    tokens: list[Token], insertions: tuple[tuple[Pattern, float], ...], left: str
+) -> list[tuple[int, object]]:
+    """shortest_decoding for UTF-8, run only in the windows around decoding failures."""
+    layout = utf8_layout(tokens)
+    insert_at = layout.near(DROP_REACH)
+    decoding: list[tuple[int, object]] = []
+    zones = _zones(layout, len(tokens))
+    for start, end, search in zones:
+        items = None if search else _strict_items(layout, start, end)
+        if items is None:
+            window = shortest_decoding(tokens[start:end], push_utf8, insertions, left,
+                                       frozenset(i - start for i in insert_at if start <= i < end))
+            items = [(i + start, item) for i, item in window]
+        decoding.extend(items)
+        last = next((item for _, item in reversed(items) if item is not RAW), None)
+        if isinstance(last, str):
+            left = last
+        elif items and items[-1][1] is RAW:
+            left = tokens[items[-1][0]].char
+        elif last is not None:
+            left = _shortlist(last)[0]
+    return decoding
+
+
 # ------------------------------------------------------------------ regions and choices
 
 @dataclass
@@ -388,8 +520,6 @@ class Choice:
 
 def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice]]:
     """Fill each candidate set with the language model's choice in context, left to right."""
-    from repair import lm
-
     text = [it if isinstance(it, str) else _shortlist(it)[0] for it in items]  # type: ignore[arg-type]
     choices: dict[int, Choice] = {}
     for _ in range(2):  # the second round sees the neighbours the first one chose
@@ -399,7 +529,10 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
             before = (left[-BRACKET_REACH:] + "".join(text[max(0, k - BRACKET_REACH) : k]))[-BRACKET_REACH:]
             after = "".join(text[k + 1 : k + 3]) + right
             opened = _unclosed_bracket(before)
-            scored = sorted(((lm.logprob(c, before[-2:], after) + (BRACKET_BONUS if c == opened else 0.0), c) for c in it), reverse=True)
+            # lm.logprob(c, before, after) for one character c: the steps into and out of it.
+            into, out_of = before[-1:], after[:1]
+            scored = sorted(((lm.step(into, c) + (lm.step(c, out_of) if out_of else 0.0)
+                              + (BRACKET_BONUS if c == opened else 0.0), c) for c in it), reverse=True)
             text[k] = scored[0][1]
             runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
             choices[k] = Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0])
@@ -476,8 +609,6 @@ def make_repair(line: str, start: int, end: int, decoded: str, choices: list[Cho
     """The change that turns line[start:end] into `decoded` (lost characters the language model
     could not choose clearly marked U+FFFD), narrowed to what differs. The margin is the
     language model's gain with every lost character at its best candidate."""
-    from repair import lm
-
     before = line[start:end]
     p, s = trim(before, decoded)
     if p == len(before) == len(decoded):
@@ -525,7 +656,11 @@ def decode_line(
                 out.append(rep)
             continue
         tokens = tokens_for(line[start:end])
-        found = regions(shortest_decoding(tokens, push, insertions, line[:start][-1:]), len(tokens))
+        if push is push_utf8:
+            decoding = windowed_utf8_decoding(tokens, insertions, line[:start][-1:])
+        else:
+            decoding = shortest_decoding(tokens, push, insertions, line[:start][-1:])
+        found = regions(decoding, len(tokens))
         for region in found:
             rs, rend = start + region.start, start + region.end
             after, choices = choose(region.items, line[:rs], line[rend : rend + 2])
@@ -749,8 +884,6 @@ def _has_wide(s: str) -> bool:
 def _outweighed(line: str, rep: Repair, others: list[Repair], by: float = 0.0) -> bool:
     """Does the stretch `rep` covers read better (by more than `by` nats) with the other
     repairs that overlap it instead? Compared over the union of their spans."""
-    from repair import lm
-
     overlapping = [o for o in others if _overlap(o, rep)]
     if not overlapping:
         return False
@@ -794,8 +927,6 @@ class LegacyCjkReadAsLatin1(Rule):
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
         if not _LEGACY_AS_LATIN1.search(text):
             return
-        from repair import lm
-
         clear = float(ctx.options(self)["min-margin"])
         lines = []
         gain = {"gbk": 0.0, "big5": 0.0}
@@ -996,8 +1127,6 @@ class Utf8ReadAsCp1252(Rule):
 
     def _with_ftfy(self, text: str, offset: int, line: str, clear: float) -> Iterator[Change]:
         import ftfy
-        from repair import lm
-
         fixed = ftfy.fix_encoding(line, _ftfy_config())
         if fixed == line:
             return
