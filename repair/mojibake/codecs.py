@@ -11,10 +11,11 @@ model's surprise at the characters it yields, so clean text next to a damaged cl
 """
 from __future__ import annotations
 
+import codecs
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -275,7 +276,7 @@ def shortest_decoding(
     push: Callable[[Pattern, Element], list[tuple[Pattern, object]]],
     insertions: tuple[tuple[Pattern, float], ...] = (),
     left: str = "\n",
-    insert_at: frozenset[int] | None = None,
+    insert_at: Sequence[int] | None = None,
 ) -> list[tuple[int, object]]:
     """The cheapest reading of `tokens`: each token kept raw or re-decoded through `push`,
     optionally with lost bytes (`insertions`) put back between tokens.
@@ -286,7 +287,7 @@ def shortest_decoding(
     # state: (pending bytes, context) -> (cost, backpointer node); node = (previous node, token index, item)
     states: dict[tuple[Pattern, str], tuple[float, tuple | None]] = {((), _context(left[-1:] or "\n")): (0.0, None)}
     for i, token in enumerate(tokens):
-        if insertions and (insert_at is None or i in insert_at):
+        if insertions and (insert_at is None or insert_at[i]):
             states = _with_insertions(states, insertions, push, i)
         nxt: dict[tuple[Pattern, str], tuple[float, tuple | None]] = {}
         for (pending, prev), (cost, node) in states.items():
@@ -296,7 +297,7 @@ def shortest_decoding(
             if not pending:  # offered last: at equal cost, ASCII joins the decoded text around it
                 _offer(nxt, ((), _context(token.char)), cost + _cost(prev, token.char), (node, i, RAW))
         states = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:BEAM])
-    if insertions and tokens and (insert_at is None or len(tokens) - 1 in insert_at):  # bytes lost at the very end
+    if insertions and tokens and (insert_at is None or insert_at[-1]):  # bytes lost at the very end
         states = _with_insertions(states, insertions, push, len(tokens) - 1)
     ends = [(cost, node) for (pending, _), (cost, node) in states.items() if not pending]
     node = min(ends, key=lambda e: e[0])[1] if ends else None
@@ -362,13 +363,31 @@ class Utf8Layout:
     offsets: list[int]  # byte offset of each token, and the total at the end
     failures: list[int]  # indices of the tokens where decoding fails (uncertain tokens included)
 
-    def near(self, reach: int) -> frozenset[int]:
-        return frozenset(i for f in self.failures for i in range(f - reach, f + reach + 1))
+    def near(self, reach: int) -> list[bool]:
+        """For each token: whether a failure lies within `reach` tokens of it."""
+        n = len(self.offsets) - 1
+        edges = [0] * (n + 1)
+        for f in self.failures:
+            edges[max(0, f - reach)] += 1
+            edges[min(n, f + reach + 1)] -= 1
+        return [depth > 0 for depth in itertools.accumulate(edges[:n])]
 
     def is_cut(self, i: int) -> bool:
         """Whether a character of the valid decoding starts at token i's first byte."""
         k = self.offsets[i]
         return k == len(self.data) or not 0x80 <= self.data[k] < 0xC0
+
+
+# The byte spans a decoding failed on, collected by an error handler in one pass of the C decoder.
+_FAILED_SPANS: list[list[tuple[int, int]]] = []
+
+
+def _record_failure(exc: UnicodeError) -> tuple[str, int]:
+    _FAILED_SPANS[-1].append((exc.start, max(exc.end, exc.start + 1)))
+    return "", exc.end
+
+
+codecs.register_error("repair-record-failures", _record_failure)
 
 
 def utf8_layout(tokens: list[Token]) -> Utf8Layout:
@@ -383,16 +402,13 @@ def utf8_layout(tokens: list[Token]) -> Utf8Layout:
         data.extend(pattern)
         owner.extend([i] * len(pattern))
     offsets.append(len(data))
-    failures: list[int] = []
-    pos = 0
-    while pos < len(data):
-        try:
-            data[pos:].decode("utf-8")
-            break
-        except UnicodeDecodeError as exc:
-            first, last = pos + exc.start, pos + max(exc.end, exc.start + 1)
-            failures.extend(sorted({owner[k] for k in range(first, min(last + 1, len(owner)))}))
-            pos = last
+    failed: list[tuple[int, int]] = []
+    _FAILED_SPANS.append(failed)
+    try:
+        bytes(data).decode("utf-8", "repair-record-failures")
+    finally:
+        _FAILED_SPANS.pop()
+    failures = sorted({owner[k] for first, last in failed for k in range(first, min(last + 1, len(owner)))})
     return Utf8Layout(bytes(data), offsets, failures)
 
 
@@ -405,7 +421,7 @@ def _zones(layout: Utf8Layout, n_tokens: int) -> list[tuple[int, int, bool]]:
     i = 0
     while i < n_tokens:
         j = i
-        while j < n_tokens and j not in near:
+        while j < n_tokens and not near[j]:
             j += 1
         # a clean stretch [i, j): shrink it to character boundaries
         a = i
@@ -419,7 +435,7 @@ def _zones(layout: Utf8Layout, n_tokens: int) -> list[tuple[int, int, bool]]:
                 _extend_search(zones, a)
             zones.append((a, b, False))
         k = j
-        while k < n_tokens and k in near:
+        while k < n_tokens and near[k]:
             k += 1
         _extend_search(zones, k)
         i = k
@@ -468,8 +484,7 @@ def windowed_utf8_decoding(
     for start, end, search in zones:
         items = None if search else _strict_items(layout, start, end)
         if items is None:
-            window = shortest_decoding(tokens[start:end], push_utf8, insertions, left,
-                                       frozenset(i - start for i in insert_at if start <= i < end))
+            window = shortest_decoding(tokens[start:end], push_utf8, insertions, left, insert_at[start:end])
             items = [(i + start, item) for i, item in window]
         decoding.extend(items)
         last = next((item for _, item in reversed(items) if item is not RAW), None)
