@@ -115,8 +115,13 @@ def bytes_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
+# A cache entry is one JSON document read whole; a file with more records than this (a streamed
+# gigabyte) is cheaper to run again than to load.
+MAX_CACHED_RECORDS = 50_000
+
+
 def cacheable(result: FileResult) -> bool:
-    return result.error is None
+    return result.error is None and len(result.changes) <= MAX_CACHED_RECORDS
 
 
 def _to_dict(result: FileResult) -> dict[str, Any]:

@@ -11,15 +11,19 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repair.config import Config
 from repair.decoding import decode_bytes
 from repair.engine import LineIndex, fix_text, scan_text
 from repair.records import Change
+
+if TYPE_CHECKING:
+    from repair.spool import RecordSpool
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl",)
@@ -47,12 +51,29 @@ class Located:
         return data
 
 
+class RecordView:
+    """The applied records, or the rest, of a file's records, read lazily: a streamed file's
+    records may be spooled to disk (repair.spool) and are never all copied into a list."""
+
+    def __init__(self, changes: Iterable[Located], applied: bool) -> None:
+        self._changes, self._applied = changes, applied
+
+    def __iter__(self) -> Iterator[Located]:
+        return (c for c in self._changes if c.change.applied == self._applied)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)
+
+
 @dataclass
 class FileResult:
     path: str
     kind: str = "text"  # text | jsonl
     info: dict[str, Any] = field(default_factory=dict)
-    changes: list[Located] = field(default_factory=list)
+    changes: list[Located] | RecordSpool = field(default_factory=list)  # a spool when streamed
     input_text: str = ""
     output_text: str = ""
     input_bytes: int = 0
@@ -64,12 +85,12 @@ class FileResult:
     lines_removed: int = 0
 
     @property
-    def applied(self) -> list[Located]:
-        return [c for c in self.changes if c.change.applied]
+    def applied(self) -> RecordView:
+        return RecordView(self.changes, applied=True)
 
     @property
-    def findings(self) -> list[Located]:
-        return [c for c in self.changes if not c.change.applied]
+    def findings(self) -> RecordView:
+        return RecordView(self.changes, applied=False)
 
     @property
     def modified(self) -> bool:

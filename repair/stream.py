@@ -26,6 +26,7 @@ from repair.files import (
     FileResult, InputError, Located, _copy_owner_and_mode, _fsync_directory, locate_all, make_parent,
     repair_jsonl_text,
 )
+from repair.spool import RecordSpool
 
 STREAM_MIN_BYTES = 16 << 20
 BLOCK_BYTES = 1 << 20
@@ -137,6 +138,7 @@ def process_file(
 
 def _run_blocks(fh: IO[bytes], result: FileResult, config: Config, display: str, kind: str, apply: bool, out: _Output) -> None:
     decoder = BlockDecoder(display)
+    result.changes = RecordSpool()  # a big file's records go to disk past the first few thousand
     char_offset = 0
     line_offset = 0
     problems: list[str] = []

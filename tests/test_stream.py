@@ -1,11 +1,14 @@
 """Large files are repaired block by block with file-global records and the same output as a
 whole-file run (repair/stream.py)."""
+import gc
 import io
 import json
+import os
+import pickle
 
 import pytest
 
-from repair import stream
+from repair import spool, stream
 from repair.cli import main
 from repair.config import Config
 from repair.files import process_bytes
@@ -120,3 +123,33 @@ def test_fix_in_place_leaves_no_temporary_file_and_keeps_the_mode(tmp_path, smal
     assert "(qū)" not in source.read_text(encoding="utf-8")
     assert source.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["big.txt"]
+
+
+def test_a_spool_keeps_order_spills_past_its_memory_share_and_hands_its_file_over(monkeypatch):
+    monkeypatch.setattr(spool, "BATCH_SIZE", 4)
+    records = [("record", n) for n in range(23)]
+    kept = spool.RecordSpool(keep=5)
+    kept.extend(records)
+    assert len(kept) == 23 and list(kept) == records and kept[:7] == records[:7] and kept[3] == records[3]
+    spilled = kept._path
+    assert spilled and os.path.exists(spilled)
+    copy = pickle.loads(pickle.dumps(kept))  # what a worker sends to the main process
+    del kept
+    gc.collect()
+    assert os.path.exists(spilled), "the worker's copy deleted the file the main process reads"
+    assert list(copy) == records and len(copy) == 23
+    del copy
+    gc.collect()
+    assert not os.path.exists(spilled)
+
+
+def test_a_streamed_files_records_are_spooled_and_all_reported(tmp_path, small_blocks, monkeypatch, capsys):
+    source = tmp_path / "big.txt"
+    source.write_bytes("\n\n".join([seed_text("004")] * 4).encode("utf-8"))
+    main(["check", str(source), "--format", "concise", "--no-report", "--no-cache", "-j", "1"])
+    whole = capsys.readouterr().out.splitlines()
+    monkeypatch.setattr(spool, "KEEP_IN_MEMORY", 3)
+    monkeypatch.setattr(spool, "BATCH_SIZE", 5)
+    main(["check", str(source), "--format", "concise", "--no-report", "--no-cache", "-j", "1"])
+    assert capsys.readouterr().out.splitlines() == whole
+    assert len(whole) > 20
