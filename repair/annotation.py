@@ -3,7 +3,7 @@ characters it changed, `區(qū)政府`, and what is left of it where mojibake a
 
 The same surface, `字(zì)`, is also legitimate teaching text, so nothing is removed unless the
 document as a whole carries the converter's signature (see :class:`PinyinAnnotation`).
-pypinyin and OpenCC load only for documents that contain a parenthesised pinyin syllable.
+The pinyin table (repair.pinyin_table, built from pypinyin) and OpenCC load only for documents that contain a parenthesised pinyin syllable.
 """
 from __future__ import annotations
 
@@ -81,9 +81,9 @@ def syllable(text: str) -> tuple[str, int] | None:
 
 @lru_cache(maxsize=1)
 def _pinyin_dict() -> dict[int, str]:
-    from pypinyin.constants import PINYIN_DICT  # heavy: imported for candidate documents only
+    from repair.pinyin_table import pinyin_dict  # loaded for candidate documents only
 
-    return PINYIN_DICT
+    return pinyin_dict()
 
 
 @lru_cache(maxsize=1)

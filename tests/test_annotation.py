@@ -205,3 +205,16 @@ def test_import_is_cheap_and_clean_text_loads_nothing():
         "assert 'pypinyin' not in sys.modules, 'the prefilter should keep pypinyin unloaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_bundled_pinyin_table_agrees_with_pypinyin():
+    """repair/data/pinyin_readings.txt.gz is pypinyin's single-character table without pypinyin's
+    phrase dictionaries; rebuild it with scripts/build_pinyin_table.py when they drift apart."""
+    from pypinyin.constants import PINYIN_DICT
+
+    from repair.pinyin_table import pinyin_dict
+
+    table = pinyin_dict()
+    assert "qū" in table[ord("區")].split(",") and "xiàn" in table[ord("現")].split(",")
+    same = sum(table.get(code) == readings for code, readings in PINYIN_DICT.items())
+    assert same >= 0.99 * len(PINYIN_DICT) and len(table) <= 1.01 * len(PINYIN_DICT)

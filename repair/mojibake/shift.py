@@ -209,9 +209,10 @@ def _chars_read(reading: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _readings() -> dict[str, tuple[str, ...]]:
-    from pypinyin.pinyin_dict import pinyin_dict  # only for text that carries annotation traces
+    from repair.pinyin_table import pinyin_dict  # only for text that carries annotation traces
 
-    return {ch: tuple(pinyin_dict[ord(ch)].split(",")) for ch in _gbk()[1] if ord(ch) in pinyin_dict}
+    table = pinyin_dict()
+    return {ch: tuple(table[ord(ch)].split(",")) for ch in _gbk()[1] if ord(ch) in table}
 
 
 # ---------------------------------------------------------------- scoring
@@ -527,11 +528,10 @@ def _script_of(ch: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=1)
 def _converters():
-    import opencc  # only when a candidate is being chosen
+    from repair.script import converter  # one OpenCC instance per table, shared with S101 and A101
 
-    return opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
+    return converter("s2t"), converter("t2s")
 
 
 def _with_dropped_pairs(line: str, cand: Candidate, stats: DocStats) -> Candidate:
