@@ -329,6 +329,9 @@ def _corpus_evidence(tasks: list[Task], args: argparse.Namespace) -> tuple[Any, 
     rule = all_rules(config).get("B201")
     if rule is None or not config.is_selected(rule) or not tasks:
         return None, 0
+    min_files = config.rule_options(rule)["min-files"]
+    if len(tasks) == 1 and kind_of(Path(tasks[0].path)) == "text":  # one document: nothing recurs across documents
+        return None, min_files
     from repair.corpus import Evidence
 
     evidence = Evidence()
@@ -342,7 +345,7 @@ def _corpus_evidence(tasks: list[Task], args: argparse.Namespace) -> tuple[Any, 
                 evidence.merge(part)
     else:
         evidence.merge(_collect_evidence(shares[0]))
-    return evidence, config.rule_options(rule)["min-files"]
+    return evidence, min_files
 
 
 def _collect_evidence(files: list[tuple[str, str]]) -> Any:

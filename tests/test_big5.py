@@ -230,3 +230,17 @@ def test_a_stretch_full_of_the_rivals_clusters_is_left_to_the_rival():
     m106, m107 = big5.Big5ReadAsGbk(), big5.GbkReadAsBig5()
     assert m106._rival_marks_more(gbk_as_big5) and not m107._rival_marks_more(gbk_as_big5)
     assert not m106._rival_marks_more(big5_as_gbk)
+
+
+@pytest.mark.parametrize("codec", ["gbk", "gb18030", "big5", "cp950"])
+def test_pair_tables_read_each_row_in_one_call_as_pair_by_pair_decoding_would(codec):
+    one_by_one = {}
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x40, 0xFF):
+            try:
+                ch = bytes((lead, trail)).decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if len(ch) == 1:
+                one_by_one[lead << 8 | trail] = ch
+    assert pair_table.__wrapped__(codec) == one_by_one

@@ -20,14 +20,15 @@ Template = list[int]  # byte values, LOST and QMARK; one entry per byte
 @lru_cache(maxsize=None)
 def pair_table(codec: str) -> dict[int, str]:
     """Every two-byte code the codec decodes strictly to one character: (lead << 8 | trail) -> char."""
+    trails = range(0x40, 0xFF)
     table = {}
     for lead in range(0x81, 0xFF):
-        for trail in range(0x40, 0xFF):
-            try:
-                ch = bytes((lead, trail)).decode(codec)
-            except UnicodeDecodeError:
-                continue
-            if len(ch) == 1:
+        # All of a row in one decoder call: each pair is followed by a newline, which no double-byte
+        # codec pairs with anything, and a pair the codec rejects comes out as U+FFFD, alone or
+        # beside its trail byte's own reading, never as one character.
+        row = b"\n".join(bytes((lead, trail)) for trail in trails).decode(codec, "replace").split("\n")
+        for trail, ch in zip(trails, row):
+            if len(ch) == 1 and ch != "\ufffd":
                 table[lead << 8 | trail] = ch
     return table
 
