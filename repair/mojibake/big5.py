@@ -28,6 +28,7 @@ alone, and the rival confusion is asked only where its own gate passes.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -376,6 +377,7 @@ WEAK_MARKS = "\ufffd?"  # a lost byte's trace: counts in a cluster, not alone
 MAX_LINE = 2000  # longer lines are read only in windows around their clusters
 WINDOW = 60  # characters read on each side of a cluster in a long line
 MAX_SEGMENT = 2000  # a window never grows longer: bounded work and memory on a huge line
+OTHER_LINES_REACH = 60  # lines around a cluster also read once the document shows clear damage
 RIVAL_CLUSTERS, RIVAL_RATIO = 3, 2.5  # a stretch where the rival's gate finds this many, this many times more, is the rival's
 
 
@@ -627,9 +629,17 @@ class _ConfusionRule(Rule):
 
     @staticmethod
     def _other_lines(text: str, found: dict) -> Iterator[tuple[int, int]]:
-        """Short non-ASCII lines not read yet (long ones are read only around their clusters)."""
-        for start, end in _lines(text):
-            if start not in found and 0 < end - start <= MAX_LINE and not text[start:end].isascii():
+        """Short non-ASCII lines not read yet (long ones are read only around their clusters),
+        up to OTHER_LINES_REACH lines away from a stretch with clusters: a block of a big file
+        holds many documents, and damage in one says nothing about lines far from it."""
+        lines = list(_lines(text))
+        starts = [start for start, _ in lines]
+        marked = sorted({bisect_right(starts, start) - 1 for start in found})
+        for k, (start, end) in enumerate(lines):
+            if start in found or not 0 < end - start <= MAX_LINE or text[start:end].isascii():
+                continue
+            nearest = bisect_left(marked, k - OTHER_LINES_REACH)
+            if nearest < len(marked) and marked[nearest] <= k + OTHER_LINES_REACH:
                 yield start, end
 
     def _regions(self, text: str, start: int, end: int, opts: dict, switch: float = SWITCH,
