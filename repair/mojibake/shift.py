@@ -301,10 +301,13 @@ class DocStats:
     def bonus(self, ch: str, left: str, right: str) -> float:
         """Nats added for a candidate the document itself uses, alone and next to these neighbours."""
         own = self.script()
-        if own and any(_script_of(c) not in ("", own) for c in ch):
+        if len(ch) == 1:  # most candidates: one character, which the document does not use
+            if own and _script_of(ch) not in ("", own):
+                return -_OTHER_SCRIPT
+            if ch not in self.chars:
+                return 0.0
+        elif own and any(_script_of(c) not in ("", own) for c in ch):
             return -_OTHER_SCRIPT  # a simplified character restored into traditional text, or back
-        if len(ch) == 1 and ch not in self.chars:  # most candidates: nothing in the document to count
-            return 0.0
         around = left[-1:] + ch + right[:1]
         return (sum(log1p(self.chars[c]) for c in ch) / max(len(ch), 1)
                 + sum(log1p(self.pairs[around[i:i + 2]]) for i in range(len(around) - 1)))
@@ -312,12 +315,15 @@ class DocStats:
 
 def _best_char(options: Iterable[str], left: str, right: str, stats: DocStats) -> tuple[str, float]:
     """The option that reads best between `left` and `right`, and its lead over the runner-up."""
-    logprob = _lm().logprob
+    logprob, step = _lm().logprob, _lm().step
     ascii_punct = stats.ascii_punct
+    before, after = left[-1:], right[:1]
     scores: dict[str, tuple[float, str]] = {}
     for ch in options:
         shown = _fold_like(ch, ascii_punct)
-        score = logprob(shown, left, right) + stats.bonus(shown, left, right)
+        # logprob of one character in context is the (cached) steps into and out of it
+        fit = step(before, shown) + (step(shown, after) if after else 0.0) if len(shown) == 1 else logprob(shown, left, right)
+        score = fit + stats.bonus(shown, left, right)
         if score > scores.get(shown, (float("-inf"), ""))[0]:
             scores[shown] = (score, ch)
     ranked = sorted(scores.values(), reverse=True)
