@@ -114,7 +114,7 @@ def decode_options(confusion: Confusion, template: list[int], pos: int) -> tuple
     return _options_at(confusion, template[pos], nxt, after)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # a place with lost bytes has hundreds of options: bounded memory
 def _options_at(confusion: Confusion, item: int, nxt: int, after: int | None) -> tuple[Option, ...]:
     if item == BARRIER:
         return ()
@@ -217,7 +217,7 @@ def viterbi(confusion: Confusion, line: str, left: str, lost_marks: str, switch:
     return steps
 
 
-_step = lru_cache(maxsize=1 << 17)(lm.step)  # the search asks for the same pairs again and again
+_step = lm.step  # cached there: the search asks for the same pairs again and again
 
 
 def _ranked(confusion: Confusion, template: list[int], pos: int, last: str) -> tuple[Option, ...]:

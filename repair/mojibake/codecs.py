@@ -233,7 +233,6 @@ def _context(ch: str) -> str:
     return ch if cls == lm.HAN else _CLASS_STAND_IN[cls]
 
 
-@lru_cache(maxsize=262144)
 def _cost(prev: str, ch: str) -> float:
     """The language model's surprise at `ch` after `prev` (a _context key), in nats."""
     return -lm.step(prev, ch)
