@@ -249,7 +249,7 @@ class DocStats:
     def chars(self) -> Counter:
         """Han characters as often as they occur; other characters only as often as they touch
         Han ones (the `.` of version numbers says nothing about `.` inside Chinese)."""
-        counts = Counter(ch for ch in self.text if _HAN_STRETCH.match(ch))
+        counts = Counter("".join(_HAN_STRETCH.findall(self.text)))
         counts.update(_BESIDE_HAN.findall(self.text))
         return counts
 
@@ -292,8 +292,9 @@ class DocStats:
     def script(self) -> str:
         """"simplified", "traditional" or "" (mixed or unknown): what this document writes."""
         if self._script is None:
-            simplified = sum(n for ch, n in self.chars.items() if _script_of(ch) == "simplified")
-            traditional = sum(n for ch, n in self.chars.items() if _script_of(ch) == "traditional")
+            scripts = _scripts_of(list(self.chars))
+            simplified = sum(n for ch, n in self.chars.items() if scripts[ch] == "simplified")
+            traditional = sum(n for ch, n in self.chars.items() if scripts[ch] == "traditional")
             self._script = ("simplified" if simplified > 3 * traditional + 2
                             else "traditional" if traditional > 3 * simplified + 2 else "")
         return self._script
@@ -532,6 +533,20 @@ def _script_of(ch: str) -> str:
     if t2s.convert(ch) != ch:
         return "traditional"
     return ""
+
+
+def _scripts_of(chars: list[str]) -> dict[str, str]:
+    """_script_of for many characters at once: one OpenCC call per direction, one character a line."""
+    han = [ch for ch in chars if "\u4e00" <= ch <= "\u9fff"]
+    s2t, t2s = _converters()
+    joined = "\n".join(han)
+    to_traditional, to_simplified = s2t.convert(joined).split("\n"), t2s.convert(joined).split("\n")
+    if len(to_traditional) != len(han) or len(to_simplified) != len(han):
+        return {ch: _script_of(ch) for ch in chars}
+    found = dict.fromkeys(chars, "")
+    for ch, trad, simp in zip(han, to_traditional, to_simplified):
+        found[ch] = "simplified" if trad != ch else "traditional" if simp != ch else ""
+    return found
 
 
 def _converters():
