@@ -29,22 +29,27 @@ class _SpanMap:
     """Maps spans in the current text back to the input text through every applied edit."""
 
     def __init__(self) -> None:
-        # Each step: sorted (new_start, new_end, old_start, old_end) of the edits it applied.
-        self._steps: list[list[tuple[int, int, int, int]]] = []
+        # Each step: sorted (new_start, new_end, old_start, old_end) of the edits it applied, and
+        # their new_starts for bisection.
+        self._steps: list[tuple[list[tuple[int, int, int, int]], list[int]]] = []
 
     def add_step(self, edits: list[tuple[int, int, int, int]]) -> None:
         if edits:
-            self._steps.append(edits)
+            self._steps.append((edits, [edit[0] for edit in edits]))
 
     def to_input(self, start: int, end: int) -> tuple[int, int]:
-        for edits in reversed(self._steps):
-            start, end = _map_back(edits, start, is_end=False), _map_back(edits, end, is_end=True)
+        for edits, starts in reversed(self._steps):
+            start, end = _map_back(edits, starts, start, is_end=False), _map_back(edits, starts, end, is_end=True)
         return start, end
 
 
-def _map_back(edits: list[tuple[int, int, int, int]], pos: int, is_end: bool) -> int:
-    shift = 0
-    for new_start, new_end, old_start, old_end in edits:
+def _map_back(edits: list[tuple[int, int, int, int]], starts: list[int], pos: int, is_end: bool) -> int:
+    # Edits do not overlap: only the last one starting before `pos` can hold it, and the walk
+    # from there on stops at the first edit past it (logarithmic, not linear, in the edits).
+    first = max(bisect_left(starts, pos) - 1, 0)
+    shift = edits[first - 1][3] - edits[first - 1][1] if first else 0
+    for i in range(first, len(edits)):
+        new_start, new_end, old_start, old_end = edits[i]
         # At a deletion point a span's end stays before the deleted text and its start goes after it.
         deletion = new_end == new_start
         if pos < new_start or (pos == new_start and (is_end if deletion else not is_end)):
