@@ -385,6 +385,7 @@ def _execute(tasks: list[Task], args: argparse.Namespace, evidence: Any = None) 
     jobs = min(args.jobs, len(tasks)) if total >= PARALLEL_MIN_BYTES else 1
     progress = _progress(tasks, total, args)
     results: list[FileResult | None] = [None] * len(tasks)
+    budget = _RecordBudget()
     with progress or _NullProgress() as bar:
         if jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
@@ -394,13 +395,38 @@ def _execute(tasks: list[Task], args: argparse.Namespace, evidence: Any = None) 
             chunksize = max(1, min(64, len(tasks) // (jobs * 8)))
             with ProcessPoolExecutor(max_workers=jobs, initializer=set_evidence, initargs=(evidence,)) as pool:
                 for index, result in zip(order, pool.map(process_task, [tasks[i] for i in order], chunksize=chunksize)):
-                    results[index] = result
+                    results[index] = budget.keep(result)
                     bar.advance(result)
         else:
             for index, task in enumerate(tasks):
-                results[index] = process_task(task)
+                results[index] = budget.keep(process_task(task))
                 bar.advance(results[index])
     return results
+
+
+class _RecordBudget:
+    """Holds a corpus run's records in bounded memory: past RECORDS_IN_MEMORY records, each further
+    file keeps in memory only the few the console shows and spools the rest to one temporary file,
+    where the report formats and counts read them back (repair.spool)."""
+
+    RECORDS_IN_MEMORY = 100_000
+    KEPT_PER_FILE = 3  # the console report's examples per file
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.store: Any = None
+
+    def keep(self, result: FileResult) -> FileResult:
+        if isinstance(result.changes, list) and self.held + len(result.changes) > self.RECORDS_IN_MEMORY:
+            from repair.spool import RecordSpool, SpoolFile
+
+            self.store = self.store or SpoolFile()
+            spool = RecordSpool(keep=self.KEPT_PER_FILE, store=self.store)
+            spool.extend(result.changes)
+            spool.close()
+            result.changes = spool
+        self.held += len(result.changes) if isinstance(result.changes, list) else self.KEPT_PER_FILE
+        return result
 
 
 def _size(path: str) -> int:

@@ -131,7 +131,7 @@ def test_a_spool_keeps_order_spills_past_its_memory_share_and_hands_its_file_ove
     kept = spool.RecordSpool(keep=5)
     kept.extend(records)
     assert len(kept) == 23 and list(kept) == records and kept[:7] == records[:7] and kept[3] == records[3]
-    spilled = kept._path
+    spilled = kept._store.path
     assert spilled and os.path.exists(spilled)
     copy = pickle.loads(pickle.dumps(kept))  # what a worker sends to the main process
     del kept
@@ -153,3 +153,21 @@ def test_a_streamed_files_records_are_spooled_and_all_reported(tmp_path, small_b
     main(["check", str(source), "--format", "concise", "--no-report", "--no-cache", "-j", "1"])
     assert capsys.readouterr().out.splitlines() == whole
     assert len(whole) > 20
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_corpus_runs_records_past_the_memory_budget_are_spooled_and_all_reported(tmp_path, monkeypatch, capsys, jobs):
+    from repair import cli
+
+    for n in range(6):
+        (tmp_path / f"doc{n}.txt").write_text(seed_text("004"), encoding="utf-8")
+    command = ["check", str(tmp_path), "--format", "concise", "--no-report", "--no-cache", "-j", jobs]
+    main(command)
+    whole = capsys.readouterr().out.splitlines()
+    monkeypatch.setattr(cli._RecordBudget, "RECORDS_IN_MEMORY", 10)
+    kept = []
+    monkeypatch.setattr(cli._RecordBudget, "keep", lambda self, result, keep=cli._RecordBudget.keep: kept.append(keep(self, result)) or kept[-1])
+    main(command)
+    assert capsys.readouterr().out.splitlines() == whole
+    assert len(whole) > 60
+    assert sum(isinstance(r.changes, spool.RecordSpool) for r in kept) >= 5
