@@ -44,6 +44,23 @@ _LOST_LEAD = re.compile(r"[\u3400-\u9fff][\x40-\x7e][\u3400-\u9fff]")
 _HAN_STRETCH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _BESIDE_HAN = re.compile(r"(?<=[\u3400-\u9fff])[^\u3400-\u9fff]|[^\u3400-\u9fff](?=[\u3400-\u9fff])")
 
+# A `?` between Chinese characters where nothing around it is misread; in a document that shows
+# misaligned runs it is a character whose span was damaged alone, unless its sentence asks.
+_LONE_MARK = re.compile(r"(?<=[\u3400-\u9fff])\?(?=[\u3400-\u9fff])")
+_QUESTION = re.compile("[吗嗎呢谁誰哪怎几幾么麼岂豈]|为何|為何|如何|何时|何時|何处|何處|多少|是否|难道|難道")
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?!\d)")
+
+
+_SENTENCE_REACH = 200  # characters looked back for the sentence's start
+
+
+def _in_question(text: str, pos: int) -> bool:
+    """Whether the sentence that a `?` at `pos` ends holds a question word."""
+    sentence = text[max(0, pos - _SENTENCE_REACH):pos]
+    ends = [m.end() for m in _SENTENCE_END.finditer(sentence)]
+    return _QUESTION.search(sentence, ends[-1] if ends else 0) is not None
+
+
 _MAX_RUN = 48  # characters a run may reach back from its terminator
 _COMMON_LOST = 150  # a wholly lost character is sought among this many commonest ones (and the document's)
 _GIVE_UP = 25.0  # nats below the best start found: the run cannot begin further left
@@ -719,7 +736,10 @@ class GbkMisalignment(Rule):
     and every guessed character must beat its runner-up (`min-lead`, nats), unless the span as a
     whole gains `sure-margin` nats and no dropped pair is in doubt; otherwise the run is reported
     with its best reading (from `flag-margin` up).  A lone `?` with nothing misread
-    around it is a question mark, and a document garbled throughout is left to the other M rules.
+    around it is a question mark, except in a document where runs were repaired: there, between
+    Chinese characters and in a sentence without a question word, it is a character lost whole
+    (restored as `，` in the file's convention, or a character that fits far better).  A document
+    garbled throughout is left to the other M rules.
     """
 
     code = "M101"
@@ -739,6 +759,7 @@ class GbkMisalignment(Rule):
         if not stats.readable():  # garbled throughout: another mojibake, for the rules after this one
             return
         pos = first.start()
+        repaired: list[tuple[int, int]] = []
         while pos >= 0:  # each line that holds a terminator, once
             offset = text.rfind("\n", 0, pos) + 1
             line_end = text.find("\n", pos)
@@ -746,6 +767,7 @@ class GbkMisalignment(Rule):
             for run in find_runs(text[offset:line_end], stats):
                 start, end = offset + run.start, offset + run.end
                 if run.margin >= opts["fix-margin"] and _clear_enough(run, opts):
+                    repaired.append((start, end))
                     yield self.fix(text, start, end, run.repaired, 0.95,
                                    f"re-paired GBK bytes (+{run.margin:.0f} nats)")
                 elif run.margin >= opts["flag-margin"]:
@@ -754,3 +776,24 @@ class GbkMisalignment(Rule):
                                     f"(+{run.margin:.0f} nats, runner-up within {run.clear:.1f})")
             following = _next_trigger(text, line_end)
             pos = following.start() if following else -1
+        if repaired:
+            yield from self._lone_marks(text, repaired, stats, opts)
+
+    def _lone_marks(self, text: str, repaired: list[tuple[int, int]], stats: DocStats, opts: dict) -> Iterator:
+        """In a document with misaligned runs, a lone `?` between Chinese characters outside a
+        question is a character lost whole (a span one character long was misread): a clause
+        break, written as the commonest mark `，`, unless a character fits clearly better."""
+        logprob = _lm().logprob
+        comma = _fold_like("，", stats.ascii_punct)
+        for match in _LONE_MARK.finditer(text):
+            pos = match.start()
+            if any(start - 1 <= pos <= end for start, end in repaired) or _in_question(text, pos):
+                continue
+            left, after = text[max(0, pos - 1):pos], text[pos + 1:pos + 2]
+            han = [ch for ch in _lost_char_options(None, left, after, stats) if _HAN_STRETCH.fullmatch(ch)]
+            best, _ = _best_char(han, left, after, stats)
+            gain = logprob(best, left, after) - logprob(comma, left, after) if best else float("-inf")
+            restored = best if gain >= opts["fix-margin"] else comma
+            yield self.fix(text, pos, pos + 1, restored, 0.9,
+                           f"a character lost whole in a misaligned document; {comma!r} unless a character fits "
+                           f"{opts['fix-margin']:.0f} nats better (best {best!r}: {gain:+.1f})")
