@@ -8,6 +8,7 @@ load heavy resources (language model, OpenCC, pypinyin) inside ``find()``.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -77,7 +78,7 @@ class Rule:
 
     @property
     def explanation(self) -> str:
-        return (type(self).__doc__ or self.summary).strip()
+        return inspect.cleandoc(type(self).__doc__ or self.summary)
 
     def find(self, text: str, ctx: Context) -> Iterable[Change]:
         raise NotImplementedError

@@ -119,6 +119,10 @@ def test_rules_lists_every_family_and_rule_explains_one(capsys):
         assert family in out
     code, out, _ = run(capsys, "rule", "E104")
     assert code == 0 and "undecodable-bytes" in out and "Example" in out
+    code, out, _ = run(capsys, "rule", "M101")
+    lines = out.splitlines()
+    body = lines[lines.index("GBK text decoded one byte out of step: each character was read from the second byte of one"):]
+    assert not body[1].startswith(" "), "the docstring's indentation is removed, not only its first line's"
     code, _, err = run(capsys, "rule", "X999")
     assert code == 2 and "X999" in err
 
