@@ -128,7 +128,8 @@ CLASS_COST = _class_costs()
 MEMBER_COST = {PUNCT: 5.0, DIGIT: 2.3, LATIN: 3.5, SPACE: 0.3, NEWLINE: 0.1, KANA: 5.5,
                HANGUL: 7.0, SYMBOL: 7.0, BAD: 10.0}
 # A line rarely ends on a mark that continues the sentence.
-LINE_END_COST = {"、": 5.0, "，": 3.0, ",": 2.0, "：": 1.5, "；": 1.5, "“": 5.0, "‘": 5.0, "（": 5.0, "《": 5.0}
+LINE_END_COST = {"、": 5.0, "，": 3.0, ",": 2.0, "：": 1.5, "；": 1.5,
+                 **dict.fromkeys("“‘（《「『【〈〔", 5.0)}  # an opening bracket or quote never ends a line
 IDEOGRAPHIC_SPACE_COST = 3.0  # U+3000 is rarer than an ASCII space
 ACCENTED_LATIN_COST = 6.0  # é, ü, ǐ: Latin letters too, rarer than ASCII ones
 

@@ -292,3 +292,10 @@ def test_the_windowed_search_decodes_like_the_search_over_the_whole_segment(name
             assert codecs.windowed_utf8_decoding(tokens, dropped, left) == whole
             compared += 1
     assert compared >= 3
+
+
+def test_a_lost_character_at_the_end_of_a_line_is_chosen_as_a_line_ending():
+    """Benchmark utf8_as_gbk/001: `。` at the end of a line lost its last byte; with the newline as
+    its right context the model prefers it to `、` or `「` by the line-end cost."""
+    line = "灏忔睜瀵掔豢娆茬敓婕紝闆ㄦ櫞杩樻棩瑗裤€?"
+    assert fix_text(line + "\n").text.endswith("雨晴还日西。\n")

@@ -546,7 +546,7 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
             # lm.logprob(c, before, after) for one character c: the steps into and out of it.
             into, out_of = before[-1:], after[:1]
             scored = sorted(((lm.step(into, c) + (lm.step(c, out_of) if out_of else 0.0)
-                              + (BRACKET_BONUS if c == opened else 0.0), c) for c in it), reverse=True)
+                              + _bracket_fit(c, opened, before), c) for c in it), reverse=True)
             text[k] = scored[0][1]
             runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
             choices[k] = Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0])
@@ -554,9 +554,19 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
 
 
 _BRACKETS = {"《": "》", "「": "」", "『": "』", "（": "）", "“": "”", "【": "】", "〈": "〉", "(": ")"}
-# The bigram model cannot see that a lost `》` closes the `《` before it; the bracket can.
+# The bigram model cannot see that a lost `》` closes the `《` before it, nor that a `」` with no
+# `「` anywhere before it closes nothing; the brackets can.
 BRACKET_BONUS = 6.0
 BRACKET_REACH = 200  # characters looked back for an unclosed bracket
+_OPENER = {close: open_ for open_, close in _BRACKETS.items() if close != ")"}  # `)` also ends "1)"
+
+
+def _bracket_fit(ch: str, opened: str, before: str) -> float:
+    """Nats for a candidate bracket: the one the line waits for gains, a closing one with no
+    opening one in the text before it loses as much."""
+    if ch == opened:
+        return BRACKET_BONUS
+    return -BRACKET_BONUS if ch in _OPENER and _OPENER[ch] not in before else 0.0
 
 
 def _unclosed_bracket(text: str) -> str:
@@ -677,7 +687,9 @@ def decode_line(
         found = regions(decoding, len(tokens))
         for region in found:
             rs, rend = start + region.start, start + region.end
-            after, choices = choose(region.items, line[:rs], line[rend : rend + 2])
+            # At the end of the line the newline is the right context: a line ends on 。 far
+            # more often than on 、 (the model's line-end costs).
+            after, choices = choose(region.items, line[:rs], line[rend : rend + 2] or "\n")
             rep = make_repair(line, rs, rend, after, choices)
             if rep:
                 out.append(rep)
