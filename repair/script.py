@@ -13,6 +13,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import compress, count
 from operator import ne
+from pathlib import Path
 from typing import Any
 
 from repair.records import Change
@@ -54,8 +55,19 @@ def convert(text: str, conversion: str) -> str:
     return converter(conversion).convert(text)
 
 
+SCRIPT_CHARS_PATH = Path(__file__).resolve().parent / "data" / "script_chars.txt"
+
+
 @lru_cache(maxsize=1)
 def script_chars() -> tuple[frozenset[str], frozenset[str]]:
+    """(traditional-only, simplified-only) characters: `derive_script_chars` as
+    scripts/build_script_chars.py shipped it, so that telling the scripts apart does not load
+    OpenCC (a twentieth of a second in every process) and does not depend on its backend."""
+    traditional, simplified = SCRIPT_CHARS_PATH.read_text(encoding="utf-8").split("\n")[:2]
+    return frozenset(traditional), frozenset(simplified)
+
+
+def derive_script_chars() -> tuple[frozenset[str], frozenset[str]]:
     """(traditional-only, simplified-only) characters, as OpenCC converts them one at a time.
 
     A character counts as traditional when t2s changes it and s2t does not, and the other way

@@ -155,6 +155,13 @@ def test_markers_come_from_the_code_tables():
         assert common not in big5.gate_markers(M106) + big5.gate_markers(M107)
 
 
+def test_the_shipped_markers_are_the_derived_ones():
+    """repair/data/gate_markers.json is scripts/build_gate_markers.py's output for the current
+    model and code tables: rebuild it when either changes."""
+    for confusion in (M106, M107):
+        assert big5.gate_markers(confusion) == big5.derive_gate_markers(confusion), confusion.key
+
+
 @pytest.mark.parametrize("text, clustered", [
     ("いゅ man", True),  # 中文 read as GBK: two different markers side by side
     ("中文 い 說明", False),  # one marker alone

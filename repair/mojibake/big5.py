@@ -27,11 +27,13 @@ alone, and the rival confusion is asked only where its own gate passes.
 """
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 from repair import lm
 from repair.mojibake.bytes_util import (
@@ -55,6 +57,11 @@ class Confusion:
     wrong: tuple[str, ...]  # decoders that misread them
     encoders: tuple[str, ...]  # how damaged characters go back to bytes
     signs: str  # characters the damage shows and clean Chinese hardly uses (kana, symbols, U+FFFD)
+
+    @property
+    def key(self) -> str:
+        """Names the confusion in shipped data: "cp950 read as gbk"."""
+        return f"{self.right[0]} read as {self.wrong[0]}"
 
     @cached_property
     def right_table(self) -> dict[int, str]:
@@ -381,8 +388,19 @@ OTHER_LINES_REACH = 60  # lines around a cluster also read once the document sho
 RIVAL_CLUSTERS, RIVAL_RATIO = 3, 2.5  # a stretch where the rival's gate finds this many, this many times more, is the rival's
 
 
+MARKERS_PATH = Path(__file__).resolve().parent.parent / "data" / "gate_markers.json"
+
+
 @lru_cache(maxsize=None)
 def gate_markers(confusion: Confusion) -> str:
+    """The confusion's marker characters, as scripts/build_gate_markers.py derived them
+    (`derive_gate_markers`) and shipped them: deriving reads both code tables and ranks every
+    character with the model, a tenth of a second at every start."""
+    shipped = json.loads(MARKERS_PATH.read_text(encoding="utf-8"))
+    return shipped.get(confusion.key) or derive_gate_markers(confusion)
+
+
+def derive_gate_markers(confusion: Confusion) -> str:
     """Characters the right codec's common characters and punctuation become when misread, in
     step or one byte out of step (after a lost byte), and that are rare in clean Chinese."""
     wrong = merged_table(confusion.wrong)
