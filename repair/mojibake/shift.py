@@ -331,17 +331,25 @@ class DocStats:
                 + sum(log1p(self.pairs[around[i:i + 2]]) for i in range(len(around) - 1)))
 
 
+def _fit(text: str, before: str, after: str) -> float:
+    """logprob(text, before, after) from the model's cached steps (a search asks for the same
+    pairs again and again); `before` and `after` are single characters or ""."""
+    step = _lm().step
+    total, prev = 0.0, before
+    for ch in text:
+        total += step(prev, ch)
+        prev = ch
+    return total + step(prev, after) if after else total
+
+
 def _best_char(options: Iterable[str], left: str, right: str, stats: DocStats) -> tuple[str, float]:
     """The option that reads best between `left` and `right`, and its lead over the runner-up."""
-    logprob, step = _lm().logprob, _lm().step
     ascii_punct = stats.ascii_punct
     before, after = left[-1:], right[:1]
     scores: dict[str, tuple[float, str]] = {}
     for ch in options:
         shown = _fold_like(ch, ascii_punct)
-        # logprob of one character in context is the (cached) steps into and out of it
-        fit = step(before, shown) + (step(shown, after) if after else 0.0) if len(shown) == 1 else logprob(shown, left, right)
-        score = fit + stats.bonus(shown, left, right)
+        score = _fit(shown, before, after) + stats.bonus(shown, left, right)
         if score > scores.get(shown, (float("-inf"), ""))[0]:
             scores[shown] = (score, ch)
     ranked = sorted(scores.values(), reverse=True)
@@ -491,13 +499,12 @@ def _best_both(code: int, following: int | None, left: str, after: str, stats: D
     """The two characters one misread character straddles, (L, code[0]) and (code[1], x), with
     both L and x lost: chosen together among the likeliest of each."""
     fold = stats.ascii_punct
-    logprob = _lm().logprob
     firsts = _by_byte()[1].get(code >> 8, ())
     lasts = _lost_trail_options(code & 0xFF, following)
 
     def alone(ch: str, before: str, behind: str) -> float:
         shown = _fold_like(ch, fold)
-        return logprob(shown, before, behind) + stats.bonus(shown, before, behind)
+        return _fit(shown, before[-1:], behind[:1]) + stats.bonus(shown, before, behind)
 
     possible_lasts = set(lasts)
     pairs = {a + b for a in firsts for b in stats.followers(a) if b in possible_lasts}  # the document's own
