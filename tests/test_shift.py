@@ -3,6 +3,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from repair import fix_text, scan_text
 from repair.config import parse_table
@@ -122,3 +124,12 @@ def test_dropped_pair_choice_is_cached_per_document():
     first = _best_gap_pair(0xBBF9, "社", "金", stats)
     assert (0xBBF9, "社", "金") in stats.gap_pairs
     assert _best_gap_pair(0xBBF9, "社", "金", stats) == first
+
+
+@given(text=st.text(alphabet="的社保基金,，。?!（）\n a1ァ⒄區", min_size=1, max_size=8),
+       before=st.sampled_from(["", "社", ",", "\n", "a"]), after=st.sampled_from(["", "金", "。", "\n"]))
+def test_candidate_scores_from_cached_steps_equal_the_model_s_logprob(text, before, after):
+    from repair import lm
+    from repair.mojibake.shift import _fit
+
+    assert _fit(text, before, after) == pytest.approx(lm.logprob(text, before, after))
