@@ -274,3 +274,30 @@ def han_ratio(text: str) -> float:
     if not chars:
         return 0.0
     return sum(1 for ch in chars if char_class(ch) == HAN) / len(chars)
+
+
+# Brackets: a bigram model cannot see that a `》` closes the `《` before it, nor that a `」` with no
+# `「` anywhere before it closes nothing. Searches that fill in lost characters ask these.
+_BRACKETS = {"《": "》", "「": "」", "『": "』", "（": "）", "“": "”", "【": "】", "〈": "〉", "(": ")"}
+_OPENER = {close: open_ for open_, close in _BRACKETS.items() if close != ")"}  # `)` also ends "1)"
+BRACKET_BONUS = 6.0  # nats for the closing bracket the line waits for
+BRACKET_REACH = 200  # characters looked back for an unclosed bracket
+
+
+def unclosed_bracket(text: str) -> str:
+    """The closing bracket the last unclosed opening bracket in `text` (its last line) waits for."""
+    stack = []
+    for ch in text[text.rfind("\n") + 1 :]:
+        if ch in _BRACKETS:
+            stack.append(_BRACKETS[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+def bracket_fit(ch: str, awaited: str, before: str) -> float:
+    """Nats for a candidate character: the closing bracket the line waits for gains
+    BRACKET_BONUS, a closing bracket with no opening one in `before` loses as much."""
+    if ch == awaited:
+        return BRACKET_BONUS
+    return -BRACKET_BONUS if ch in _OPENER and _OPENER[ch] not in before else 0.0

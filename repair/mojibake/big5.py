@@ -14,7 +14,9 @@ language model's surprise, so only the clauses that are damaged are re-decoded, 
 next to them stays put. A re-decoded clause is repaired when it beats the text it replaces by
 the ``margin`` option (nats) and the re-encoded bytes reproduce the damage exactly under one of
 the wrong decoders. A lost byte whose value the model cannot pin down (``fill_margin``) stays
-U+FFFD in the repair and is flagged with the best guess.
+U+FFFD in the repair and is flagged with the best guess. Two things the bigram model cannot see
+re-choose a guess afterwards: the closing bracket the line waits for, and the script of a clearly
+simplified line (no traditional-only guess where a simplified one fits nearly as well).
 
 Only a few places are searched. A gate (one regular-expression scan) looks for clusters: two
 different characters, close together, of those the right codec's common characters turn into
@@ -31,7 +33,7 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -265,6 +267,7 @@ def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: 
     """Re-decoded stretches of a line that reproduce the damage exactly, with their margins.
     `switch` is the cost of starting to re-decode, `keep` that of keeping a non-ASCII character."""
     steps = viterbi(confusion, line, left, lost_marks, switch, keep)
+    foreign = _foreign_script(steps)
     _, starts = _line_template(confusion, line, lost_marks)
     char_of = {pos: i for i, pos in enumerate(starts)}
     i = 0
@@ -278,10 +281,66 @@ def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: 
         run = steps[i:j]
         start = char_of[run[0].start]
         end = char_of[steps[j].start] if j < len(steps) else len(line)
-        region = _region(confusion, line, start, end, run, steps[i - 1].char if i else left[-1:], left, right, fill_margin)
+        before_char = steps[i - 1].char if i else left[-1:]
+        region = _region(confusion, line, start, end, run, before_char, left, right, fill_margin)
+        if region is not None:
+            prefix = left[-lm.BRACKET_REACH:] + "".join(st.char for st in steps[max(0, i - lm.BRACKET_REACH):i])
+            refined_run = _refined(run, prefix, line[end:end + 1] or "\n", foreign)
+            refined = (_region(confusion, line, start, end, refined_run, before_char, left, right, fill_margin)
+                       if refined_run != run else None)
+            if refined is not None:  # its bytes still reproduce the damage; the evidence is the search's
+                region = replace(refined, margin=region.margin)
         if region is not None:
             yield region
         i = j
+
+
+OTHER_SCRIPT = 4.0  # nats against a guessed character of the script the decoded text does not use
+
+
+def _foreign_script(steps: list[Step]) -> frozenset[str]:
+    """The traditional-only characters when the decoded line is clearly simplified, else none.
+    Simplified text hardly ever uses them; traditional text often keeps characters OpenCC counts
+    as simplified (并, 台, 着), so the other direction is no evidence."""
+    from repair.script import script_chars
+
+    traditional, simplified = script_chars()
+    known = [st.char for st in steps if st.option is None or not st.option.guessed]
+    trad = sum(ch in traditional for ch in known)
+    simp = sum(ch in simplified for ch in known)
+    return traditional if simp > 3 * trad + 2 else frozenset()
+
+
+def _refined(run: list[Step], prefix: str, after: str, foreign: frozenset[str]) -> list[Step]:
+    """The run with guessed characters re-chosen where the bigram model cannot see the reason:
+    the closing bracket the line waits for (`《菩萨蛮》`, not `《菩萨蛮。`), and a character of the
+    line's script instead of one of the `foreign` script (爲 or 當 in simplified text) when one
+    fits within OTHER_SCRIPT nats of it. Other guesses stay the search's."""
+    chars = [st.char for st in run]
+    out = list(run)
+    for k, st in enumerate(run):
+        if not st.option.guessed:
+            continue
+        prev = chars[k - 1] if k else prefix[-1:]
+        nxt = chars[k + 1] if k + 1 < len(chars) else after
+
+        def fit(ch: str) -> float:
+            return _step(prev, ch) + _step(ch, nxt)
+
+        same = [o for o in st.alternatives if o.size == st.option.size]
+        awaited = lm.unclosed_bracket(prefix + "".join(chars[:k]))
+        closing = [o for o in same if o.char == awaited]
+        if closing and fit(awaited) + lm.BRACKET_BONUS > fit(st.char):
+            choice = closing[0]
+        elif st.char in foreign and (own := [o for o in same if o.char not in foreign]):
+            choice = max(own, key=lambda o: fit(o.char))
+            if fit(choice.char) <= fit(st.char) - OTHER_SCRIPT:
+                continue
+        else:
+            continue
+        out[k] = Step(st.start, choice.char, True, choice, st.alternatives)
+        chars[k] = choice.char
+    return out
 
 
 def _region(confusion, line, start, end, run, before_char, left, right, fill_margin) -> Region | None:

@@ -540,44 +540,17 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
         for k, it in enumerate(items):
             if isinstance(it, str):
                 continue
-            before = (left[-BRACKET_REACH:] + "".join(text[max(0, k - BRACKET_REACH) : k]))[-BRACKET_REACH:]
+            before = (left[-lm.BRACKET_REACH:] + "".join(text[max(0, k - lm.BRACKET_REACH) : k]))[-lm.BRACKET_REACH:]
             after = "".join(text[k + 1 : k + 3]) + right
-            opened = _unclosed_bracket(before)
+            opened = lm.unclosed_bracket(before)
             # lm.logprob(c, before, after) for one character c: the steps into and out of it.
             into, out_of = before[-1:], after[:1]
             scored = sorted(((lm.step(into, c) + (lm.step(c, out_of) if out_of else 0.0)
-                              + _bracket_fit(c, opened, before), c) for c in it), reverse=True)
+                              + lm.bracket_fit(c, opened, before), c) for c in it), reverse=True)
             text[k] = scored[0][1]
             runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
             choices[k] = Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0])
     return "".join(text), list(choices.values())
-
-
-_BRACKETS = {"《": "》", "「": "」", "『": "』", "（": "）", "“": "”", "【": "】", "〈": "〉", "(": ")"}
-# The bigram model cannot see that a lost `》` closes the `《` before it, nor that a `」` with no
-# `「` anywhere before it closes nothing; the brackets can.
-BRACKET_BONUS = 6.0
-BRACKET_REACH = 200  # characters looked back for an unclosed bracket
-_OPENER = {close: open_ for open_, close in _BRACKETS.items() if close != ")"}  # `)` also ends "1)"
-
-
-def _bracket_fit(ch: str, opened: str, before: str) -> float:
-    """Nats for a candidate bracket: the one the line waits for gains, a closing one with no
-    opening one in the text before it loses as much."""
-    if ch == opened:
-        return BRACKET_BONUS
-    return -BRACKET_BONUS if ch in _OPENER and _OPENER[ch] not in before else 0.0
-
-
-def _unclosed_bracket(text: str) -> str:
-    """The closing bracket the last unclosed opening bracket in `text` (one line) waits for."""
-    stack = []
-    for ch in text[text.rfind("\n") + 1 :]:
-        if ch in _BRACKETS:
-            stack.append(_BRACKETS[ch])
-        elif stack and ch == stack[-1]:
-            stack.pop()
-    return stack[-1] if stack else ""
 
 
 # A lost character is filled in when the language model prefers it to the runner-up by this
