@@ -313,9 +313,9 @@ def _foreign_script(steps: list[Step]) -> frozenset[str]:
 
 def _refined(run: list[Step], prefix: str, after: str, foreign: frozenset[str]) -> list[Step]:
     """The run with guessed characters re-chosen where the bigram model cannot see the reason:
-    the closing bracket the line waits for (`《菩萨蛮》`, not `《菩萨蛮。`), and a character of the
-    line's script instead of one of the `foreign` script (爲 or 當 in simplified text) when one
-    fits within OTHER_SCRIPT nats of it. Other guesses stay the search's."""
+    brackets (`《菩萨蛮》`, not `《菩萨蛮。`; no `）` that closes nothing, see lm.bracket_fit), and
+    a character of the line's script instead of one of the `foreign` script (爲 or 當 in
+    simplified text) when one fits within OTHER_SCRIPT nats of it. Other guesses stay the search's."""
     chars = [st.char for st in run]
     out = list(run)
     for k, st in enumerate(run):
@@ -328,10 +328,14 @@ def _refined(run: list[Step], prefix: str, after: str, foreign: frozenset[str]) 
             return _step(prev, ch) + _step(ch, nxt)
 
         same = [o for o in st.alternatives if o.size == st.option.size]
-        awaited = lm.unclosed_bracket(prefix + "".join(chars[:k]))
-        closing = [o for o in same if o.char == awaited]
-        if closing and fit(awaited) + lm.BRACKET_BONUS > fit(st.char):
-            choice = closing[0]
+        context = prefix + "".join(chars[:k])
+        awaited = lm.unclosed_bracket(context)
+        current = fit(st.char) + lm.bracket_fit(st.char, awaited, context)
+        if current < fit(st.char) or awaited in {o.char for o in same}:
+            # a bracket is awaited, or the guess closes one that was never opened
+            choice = max(same, key=lambda o: fit(o.char) + lm.bracket_fit(o.char, awaited, context))
+            if fit(choice.char) + lm.bracket_fit(choice.char, awaited, context) <= current:
+                continue
         elif st.char in foreign and (own := [o for o in same if o.char not in foreign]):
             choice = max(own, key=lambda o: fit(o.char))
             if fit(choice.char) <= fit(st.char) - OTHER_SCRIPT:
