@@ -84,6 +84,21 @@ def derive_script_chars() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(to_simplified - to_traditional), frozenset(to_traditional - to_simplified)
 
 
+# Nats against restoring a character of the script the surrounding text does not use (a search
+# over lost bytes or characters sees both scripts; the bigram model cannot tell them apart).
+OTHER_SCRIPT = 4.0
+
+
+def foreign_script(text: str) -> frozenset[str]:
+    """The traditional-only characters when `text` is clearly simplified, else none: simplified
+    text hardly ever uses them (a lost 记 is not 記), while traditional text often keeps
+    characters OpenCC counts as simplified (并, 台, 着)."""
+    traditional, simplified = script_chars()
+    trad = sum(ch in traditional for ch in text)
+    simp = sum(ch in simplified for ch in text)
+    return traditional if simp > 3 * trad + 2 else frozenset()
+
+
 @lru_cache(maxsize=1)
 def _script_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     traditional, simplified = script_chars()

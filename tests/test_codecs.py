@@ -299,3 +299,12 @@ def test_a_lost_character_at_the_end_of_a_line_is_chosen_as_a_line_ending():
     its right context the model prefers it to `、` or `「` by the line-end cost."""
     line = "灏忔睜瀵掔豢娆茬敓婕紝闆ㄦ櫞杩樻棩瑗裤€?"
     assert fix_text(line + "\n").text.endswith("雨晴还日西。\n")
+
+
+@pytest.mark.skipif(not EVAL_DEV.is_dir(), reason="benchmark data not present")
+def test_a_lost_character_of_simplified_text_is_not_a_traditional_one():
+    """Benchmark utf8_as_gbk/007: in clearly simplified text the lost 家 of 您家的电费 beats its
+    traditional variant 傢 (the bigram model scores both alike) and is filled in."""
+    line = next(l for l in (EVAL_DEV / "utf8_as_gbk" / "007.txt").read_text(encoding="utf-8").splitlines()
+                if "鐜板湪鎮ㄥ" in l)
+    assert "现在您家的电费" in fix_text(line + "\n").text

@@ -43,6 +43,7 @@ from repair.mojibake.bytes_util import (
 )
 from repair.records import Change
 from repair.registry import Context, Rule, register
+from repair.script import OTHER_SCRIPT, foreign_script
 
 BARRIER = -3  # a character the wrong decoder cannot have produced: re-decoding stops there
 SWITCH = 4.0  # nats to start re-decoding: a clause must explain itself better than this
@@ -267,7 +268,7 @@ def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: 
     """Re-decoded stretches of a line that reproduce the damage exactly, with their margins.
     `switch` is the cost of starting to re-decode, `keep` that of keeping a non-ASCII character."""
     steps = viterbi(confusion, line, left, lost_marks, switch, keep)
-    foreign = _foreign_script(steps)
+    foreign = foreign_script("".join(st.char for st in steps if st.option is None or not st.option.guessed))
     _, starts = _line_template(confusion, line, lost_marks)
     char_of = {pos: i for i, pos in enumerate(starts)}
     i = 0
@@ -293,22 +294,6 @@ def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: 
         if region is not None:
             yield region
         i = j
-
-
-OTHER_SCRIPT = 4.0  # nats against a guessed character of the script the decoded text does not use
-
-
-def _foreign_script(steps: list[Step]) -> frozenset[str]:
-    """The traditional-only characters when the decoded line is clearly simplified, else none.
-    Simplified text hardly ever uses them; traditional text often keeps characters OpenCC counts
-    as simplified (并, 台, 着), so the other direction is no evidence."""
-    from repair.script import script_chars
-
-    traditional, simplified = script_chars()
-    known = [st.char for st in steps if st.option is None or not st.option.guessed]
-    trad = sum(ch in traditional for ch in known)
-    simp = sum(ch in simplified for ch in known)
-    return traditional if simp > 3 * trad + 2 else frozenset()
 
 
 def _refined(run: list[Step], prefix: str, after: str, foreign: frozenset[str]) -> list[Step]:

@@ -22,6 +22,7 @@ from functools import lru_cache
 from repair import lm
 from repair.records import Change
 from repair.registry import Context, Rule, register
+from repair.script import OTHER_SCRIPT, foreign_script
 
 # ------------------------------------------------------------------ bytes and their characters
 
@@ -535,6 +536,7 @@ class Choice:
 def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice]]:
     """Fill each candidate set with the language model's choice in context, left to right."""
     text = [it if isinstance(it, str) else _shortlist(it)[0] for it in items]  # type: ignore[arg-type]
+    foreign = foreign_script(left + "".join(it for it in items if isinstance(it, str)) + right)
     choices: dict[int, Choice] = {}
     for _ in range(2):  # the second round sees the neighbours the first one chose
         for k, it in enumerate(items):
@@ -546,7 +548,8 @@ def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice
             # lm.logprob(c, before, after) for one character c: the steps into and out of it.
             into, out_of = before[-1:], after[:1]
             scored = sorted(((lm.step(into, c) + (lm.step(c, out_of) if out_of else 0.0)
-                              + lm.bracket_fit(c, opened, before), c) for c in it), reverse=True)
+                              + lm.bracket_fit(c, opened, before) - (OTHER_SCRIPT if c in foreign else 0.0), c)
+                             for c in it), reverse=True)
             text[k] = scored[0][1]
             runner = scored[1] if len(scored) > 1 else (float("-inf"), "")
             choices[k] = Choice(k, scored[0][1], runner[1], scored[0][0] - runner[0])

@@ -25,6 +25,7 @@ from functools import cached_property, lru_cache
 from math import log1p
 
 from repair.registry import Context, Rule, register
+from repair.script import OTHER_SCRIPT
 
 # A possible end of a misaligned run ("terminator"): a `?` (one byte the decoder gave up on) or
 # a lone ASCII byte in 0x40-0x7E (a GBK trail byte that resynchronised the decoder).
@@ -71,7 +72,6 @@ _GAP_GAIN = 5.0  # nats a dropped pair must add (per character of text) to be as
 _PAIR_SIDE = 16  # likeliest heads and tails of a dropped pair scored together
 _GAP_CLEAR = 10.0  # nats a dropped pair must add before the repair counts as clear (else reported)
 _CHAR_COST = 6.0  # nats: what a typical character of clean Chinese costs the language model
-_OTHER_SCRIPT = 4.0  # nats against restoring a character of the script the document does not use
 _MISREAD_TAIL = -16.0  # nats for the two characters before a terminator: misread ones cost more
 _SAMPLE = 1500  # Han characters sampled to judge whether a document reads as Chinese at all
 _SAMPLE_MIN = 200  # below this many Han characters a text is judged line by line only
@@ -321,11 +321,11 @@ class DocStats:
         own = self.script()
         if len(ch) == 1:  # most candidates: one character, which the document does not use
             if own and _script_of(ch) not in ("", own):
-                return -_OTHER_SCRIPT
+                return -OTHER_SCRIPT
             if ch not in self.chars:
                 return 0.0
         elif own and any(_script_of(c) not in ("", own) for c in ch):
-            return -_OTHER_SCRIPT  # a simplified character restored into traditional text, or back
+            return -OTHER_SCRIPT  # a simplified character restored into traditional text, or back
         around = left[-1:] + ch + right[:1]
         return (sum(log1p(self.chars[c]) for c in ch) / max(len(ch), 1)
                 + sum(log1p(self.pairs[around[i:i + 2]]) for i in range(len(around) - 1)))
