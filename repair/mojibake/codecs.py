@@ -536,7 +536,8 @@ class Choice:
 def choose(items: list[object], left: str, right: str) -> tuple[str, list[Choice]]:
     """Fill each candidate set with the language model's choice in context, left to right."""
     text = [it if isinstance(it, str) else _shortlist(it)[0] for it in items]  # type: ignore[arg-type]
-    foreign = foreign_script(left + "".join(it for it in items if isinstance(it, str)) + right)
+    # the script of the text around the lost characters (a bounded stretch: `left` may be a whole block)
+    foreign = foreign_script(left[-lm.BRACKET_REACH:] + "".join(it for it in items if isinstance(it, str)) + right)
     choices: dict[int, Choice] = {}
     for _ in range(2):  # the second round sees the neighbours the first one chose
         for k, it in enumerate(items):
