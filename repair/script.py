@@ -8,6 +8,7 @@ bare config names used here ("t2s", "s2tw", ...).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -94,8 +95,9 @@ def foreign_script(text: str) -> frozenset[str]:
     text hardly ever uses them (a lost 记 is not 記), while traditional text often keeps
     characters OpenCC counts as simplified (并, 台, 着)."""
     traditional, simplified = script_chars()
-    trad = sum(ch in traditional for ch in text)
-    simp = sum(ch in simplified for ch in text)
+    counts = Counter(text)  # counted in C; the sums then run over distinct characters only
+    trad = sum(n for ch, n in counts.items() if ch in traditional)
+    simp = sum(n for ch, n in counts.items() if ch in simplified)
     return traditional if simp > 3 * trad + 2 else frozenset()
 
 

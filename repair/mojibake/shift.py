@@ -55,11 +55,26 @@ _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?!\d)")
 _SENTENCE_REACH = 200  # characters looked back for the sentence's start
 
 
+_CLAUSE_END = re.compile(r"[，。！？；：、,!?;:\n]")
+_NEIGHBOURS = 6  # characters on each side of a lone `?` that must read as Chinese
+
+
 def _in_question(text: str, pos: int) -> bool:
-    """Whether the sentence that a `?` at `pos` ends holds a question word."""
+    """Whether the sentence that a `?` at `pos` ends, or the clause right after it, holds a
+    question word (`奇怪?为什么...`: a question follows)."""
     sentence = text[max(0, pos - _SENTENCE_REACH):pos]
     ends = [m.end() for m in _SENTENCE_END.finditer(sentence)]
-    return _QUESTION.search(sentence, ends[-1] if ends else 0) is not None
+    after = text[pos + 1:pos + 1 + _SENTENCE_REACH]
+    clause_end = _CLAUSE_END.search(after)
+    return (_QUESTION.search(sentence, ends[-1] if ends else 0) is not None
+            or _QUESTION.search(after, 0, clause_end.start() if clause_end else len(after)) is not None)
+
+
+def _amid_chinese(text: str, pos: int) -> bool:
+    """Whether the characters on both sides of `pos` read as Chinese: a lone `?` inside another
+    mojibake (a lost byte of Big5 or UTF-8 read as GBK) is that mojibake's."""
+    return (_reads_clean(text[max(0, pos - _NEIGHBOURS):pos])
+            and _reads_clean(text[pos + 1:pos + 1 + _NEIGHBOURS]))
 
 
 _MAX_RUN = 48  # characters a run may reach back from its terminator
@@ -744,8 +759,9 @@ class GbkMisalignment(Rule):
     whole gains `sure-margin` nats and no dropped pair is in doubt; otherwise the run is reported
     with its best reading (from `flag-margin` up).  A lone `?` with nothing misread
     around it is a question mark, except in a document where runs were repaired: there, between
-    Chinese characters and in a sentence without a question word, it is a character lost whole
-    (restored as `，` in the file's convention, or a character that fits far better).  A document
+    Chinese characters that read as Chinese and with no question word in its sentence or in the
+    clause after it, it is a character lost whole (restored as `，` in the file's convention, or
+    a character that fits far better).  A document
     garbled throughout is left to the other M rules.
     """
 
@@ -787,14 +803,15 @@ class GbkMisalignment(Rule):
             yield from self._lone_marks(text, repaired, stats, opts)
 
     def _lone_marks(self, text: str, repaired: list[tuple[int, int]], stats: DocStats, opts: dict) -> Iterator:
-        """In a document with misaligned runs, a lone `?` between Chinese characters outside a
-        question is a character lost whole (a span one character long was misread): a clause
+        """In a document with misaligned runs, a lone `?` amid Chinese that reads clean and outside
+        a question is a character lost whole (a span one character long was misread): a clause
         break, written as the commonest mark `，`, unless a character fits clearly better."""
         logprob = _lm().logprob
         comma = _fold_like("，", stats.ascii_punct)
         for match in _LONE_MARK.finditer(text):
             pos = match.start()
-            if any(start - 1 <= pos <= end for start, end in repaired) or _in_question(text, pos):
+            if (any(start - 1 <= pos <= end for start, end in repaired) or _in_question(text, pos)
+                    or not _amid_chinese(text, pos)):
                 continue
             left, after = text[max(0, pos - 1):pos], text[pos + 1:pos + 2]
             han = [ch for ch in _lost_char_options(None, left, after, stats) if _HAN_STRETCH.fullmatch(ch)]
