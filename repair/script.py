@@ -62,7 +62,7 @@ SCRIPT_CHARS_PATH = Path(__file__).resolve().parent / "data" / "script_chars.txt
 @lru_cache(maxsize=1)
 def script_chars() -> tuple[frozenset[str], frozenset[str]]:
     """(traditional-only, simplified-only) characters: `derive_script_chars` as
-    scripts/build_script_chars.py shipped it, so that telling the scripts apart does not load
+    scripts/build_startup_tables.py shipped it, so that telling the scripts apart does not load
     OpenCC (a twentieth of a second in every process) and does not depend on its backend."""
     traditional, simplified = SCRIPT_CHARS_PATH.read_text(encoding="utf-8").split("\n")[:2]
     return frozenset(traditional), frozenset(simplified)

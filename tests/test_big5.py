@@ -156,7 +156,7 @@ def test_markers_come_from_the_code_tables():
 
 
 def test_the_shipped_markers_are_the_derived_ones():
-    """repair/data/gate_markers.json is scripts/build_gate_markers.py's output for the current
+    """repair/data/gate_markers.json is scripts/build_startup_tables.py's output for the current
     model and code tables: rebuild it when either changes."""
     for confusion in (M106, M107):
         assert big5.gate_markers(confusion) == big5.derive_gate_markers(confusion), confusion.key

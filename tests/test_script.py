@@ -133,7 +133,7 @@ def test_mixed_script_is_quiet_on_clean_seeds(prefix):
 
 
 def test_the_shipped_script_characters_are_opencc_s():
-    """repair/data/script_chars.txt is scripts/build_script_chars.py's output for the official
+    """repair/data/script_chars.txt is scripts/build_startup_tables.py's output for the official
     OpenCC's tables; the pure-Python OpenCC's tables differ in a few characters (19 of ~6,500
     measured with opencc-python-reimplemented 0.1.7)."""
     from repair.script import derive_script_chars, script_chars
@@ -141,7 +141,7 @@ def test_the_shipped_script_characters_are_opencc_s():
     shipped, derived = script_chars(), derive_script_chars()
     differing = sum(len(a ^ b) for a, b in zip(shipped, derived))
     if opencc_backend() == "official":
-        assert differing == 0, "rebuild: scripts/build_script_chars.py"
+        assert differing == 0, "rebuild: scripts/build_startup_tables.py"
     else:
         assert differing <= 0.01 * sum(map(len, shipped))
     assert "國" in shipped[0] and "国" in shipped[1] and "中" not in shipped[0] | shipped[1]

@@ -268,7 +268,7 @@ def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: 
     """Re-decoded stretches of a line that reproduce the damage exactly, with their margins.
     `switch` is the cost of starting to re-decode, `keep` that of keeping a non-ASCII character."""
     steps = viterbi(confusion, line, left, lost_marks, switch, keep)
-    foreign = foreign_script("".join(st.char for st in steps if st.option is None or not st.option.guessed))
+    foreign = None  # the script the line does not use, read once a run has guesses to re-choose
     _, starts = _line_template(confusion, line, lost_marks)
     char_of = {pos: i for i, pos in enumerate(starts)}
     i = 0
@@ -284,7 +284,9 @@ def regions(confusion: Confusion, line: str, left: str, right: str, lost_marks: 
         end = char_of[steps[j].start] if j < len(steps) else len(line)
         before_char = steps[i - 1].char if i else left[-1:]
         region = _region(confusion, line, start, end, run, before_char, left, right, fill_margin)
-        if region is not None:
+        if region is not None and any(st.option.guessed for st in run):
+            if foreign is None:
+                foreign = foreign_script("".join(st.char for st in steps if st.option is None or not st.option.guessed))
             prefix = left[-lm.BRACKET_REACH:] + "".join(st.char for st in steps[max(0, i - lm.BRACKET_REACH):i])
             refined_run = _refined(run, prefix, line[end:end + 1] or "\n", foreign)
             refined = (_region(confusion, line, start, end, refined_run, before_char, left, right, fill_margin)
@@ -439,13 +441,16 @@ RIVAL_CLUSTERS, RIVAL_RATIO = 3, 2.5  # a stretch where the rival's gate finds t
 MARKERS_PATH = Path(__file__).resolve().parent.parent / "data" / "gate_markers.json"
 
 
-@lru_cache(maxsize=None)
 def gate_markers(confusion: Confusion) -> str:
-    """The confusion's marker characters, as scripts/build_gate_markers.py derived them
+    """The confusion's marker characters, as scripts/build_startup_tables.py derived them
     (`derive_gate_markers`) and shipped them: deriving reads both code tables and ranks every
     character with the model, a tenth of a second at every start."""
-    shipped = json.loads(MARKERS_PATH.read_text(encoding="utf-8"))
-    return shipped.get(confusion.key) or derive_gate_markers(confusion)
+    return _shipped_markers()[confusion.key]
+
+
+@lru_cache(maxsize=1)
+def _shipped_markers() -> dict[str, str]:
+    return json.loads(MARKERS_PATH.read_text(encoding="utf-8"))
 
 
 def derive_gate_markers(confusion: Confusion) -> str:

@@ -50,12 +50,8 @@ _BESIDE_HAN = re.compile(r"(?<=[\u3400-\u9fff])[^\u3400-\u9fff]|[^\u3400-\u9fff]
 _LONE_MARK = re.compile(r"(?<=[\u3400-\u9fff])\?(?=[\u3400-\u9fff])")
 _QUESTION = re.compile("[吗嗎呢谁誰哪怎几幾么麼岂豈]|为何|為何|如何|何时|何時|何处|何處|多少|是否|难道|難道")
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?!\d)")
-
-
-_SENTENCE_REACH = 200  # characters looked back for the sentence's start
-
-
 _CLAUSE_END = re.compile(r"[，。！？；：、,!?;:\n]")
+_SENTENCE_REACH = 200  # characters looked back for the sentence's start (and ahead for the clause)
 _NEIGHBOURS = 6  # characters on each side of a lone `?` that must read as Chinese
 
 
@@ -761,8 +757,7 @@ class GbkMisalignment(Rule):
     around it is a question mark, except in a document where runs were repaired: there, between
     Chinese characters that read as Chinese and with no question word in its sentence or in the
     clause after it, it is a character lost whole (restored as `，` in the file's convention, or
-    a character that fits far better).  A document
-    garbled throughout is left to the other M rules.
+    a character that fits far better).  A document garbled throughout is left to the other M rules.
     """
 
     code = "M101"
@@ -806,7 +801,6 @@ class GbkMisalignment(Rule):
         """In a document with misaligned runs, a lone `?` amid Chinese that reads clean and outside
         a question is a character lost whole (a span one character long was misread): a clause
         break, written as the commonest mark `，`, unless a character fits clearly better."""
-        logprob = _lm().logprob
         comma = _fold_like("，", stats.ascii_punct)
         for match in _LONE_MARK.finditer(text):
             pos = match.start()
@@ -816,7 +810,7 @@ class GbkMisalignment(Rule):
             left, after = text[max(0, pos - 1):pos], text[pos + 1:pos + 2]
             han = [ch for ch in _lost_char_options(None, left, after, stats) if _HAN_STRETCH.fullmatch(ch)]
             best, _ = _best_char(han, left, after, stats)
-            gain = logprob(best, left, after) - logprob(comma, left, after) if best else float("-inf")
+            gain = _fit(best, left, after) - _fit(comma, left, after) if best else float("-inf")
             restored = best if gain >= opts["fix-margin"] else comma
             yield self.fix(text, pos, pos + 1, restored, 0.9,
                            f"a character lost whole in a misaligned document; {comma!r} unless a character fits "
